@@ -1,0 +1,68 @@
+"""Per-file results keyed by file content, configuration and lint-eps version, so unchanged trees re-lint fast.
+
+One JSON file per (version, settings) pair under `.lint_eps_cache/`, loaded once and written once per run
+(atomically), mapping an absolute path to the content digest and the findings of that content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .fixes import write_atomically
+
+CACHE_DIR = ".lint_eps_cache"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class Cache:
+    def __init__(self, root: str, fingerprint: str, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.folder = Path(root) / CACHE_DIR
+        self.file = self.folder / __version__ / f"{fingerprint}.json"
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        if enabled:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict):
+            self.entries = data
+
+    def get(self, path: str, content_digest: str) -> list[dict[str, Any]] | None:
+        if not self.enabled:
+            return None
+        entry = self.entries.get(os.path.abspath(path))
+        if entry is None or entry.get("digest") != content_digest:
+            return None
+        return entry["diagnostics"]
+
+    def put(self, path: str, content_digest: str, diagnostics: list[dict[str, Any]]) -> None:
+        if not self.enabled:
+            return
+        self.entries[os.path.abspath(path)] = {"digest": content_digest, "diagnostics": diagnostics}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.folder / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# Automatically created by lint-eps.\n*\n", encoding="utf-8")
+            write_atomically(str(self.file), json.dumps(self.entries, separators=(",", ":")).encode())
+        except OSError:
+            # A read-only checkout still lints; it just does not get faster next time.
+            pass

@@ -1,0 +1,244 @@
+"""The `lint-eps` command line (click).
+
+`lint-eps [PATH ...]` is shorthand for `lint-eps check [PATH ...]`; `rule`, `rules`, `verify` and `server` are
+subcommands. Exit codes: 0 clean, 1 findings (or, with --diff, changes that --fix would make), 2 usage or
+configuration errors. Nothing the user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import ConfigError, discover_settings
+from .diagnostic import Diagnostic
+from .registry import SelectionError, all_rules, validate_selectors
+from .reporters import FORMATS
+from .reporters import text as text_reporter
+from .runner import FixMode, lint_files
+from .discovery import discover
+
+
+class UsageFailure(click.ClickException):
+    """A usage or configuration error: message on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"lint-eps: error: {self.format_message()}", err=True)
+
+
+# Subcommands with heavy or optional dependencies, imported only when used: name -> "module:attribute".
+LAZY_COMMANDS = {
+    "verify": "lint_eps.verifier.command:verify",
+    "server": "lint_eps.server.command:server",
+}
+
+
+class DefaultGroup(click.Group):
+    """A group whose unknown first argument (a path or an option) means the `check` command."""
+
+    default_command = "check"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | {n for n in LAZY_COMMANDS if self._lazy(n) is not None})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._lazy(name)
+
+    @staticmethod
+    def _lazy(name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        import importlib.util
+
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                return None
+        except ModuleNotFoundError:
+            return None
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in LAZY_COMMANDS and args[0] not in ("--help", "-h", "--version")):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def _codes(values: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip().upper() for part in value.split(",") if part.strip())
+    return tuple(out)
+
+
+def _use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="lint-eps")
+def main() -> None:
+    """lint-eps: catch numerical-stability mistakes in ML code (NaN losses, infinite gradients, wrong metrics).
+
+    Run `lint-eps [PATH ...]` to lint files and folders (the current folder by default).
+    """
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the configured set), e.g. EPS1,EPS202.")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the configured set.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option(
+    "--output-format",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="How findings are printed.",
+)
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (or, without --fix, show as available) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and change nothing.")
+@click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the .lint_eps_cache folder.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="Use this pyproject.toml or lint-eps.toml.")
+@click.option("--force-exclude", is_flag=True, default=None, help="Apply exclusions to paths named on the command line too (for pre-commit).")
+@click.option("--no-show-source", is_flag=True, help="Do not print the offending source line under each finding.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+def check(
+    paths: tuple[str, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output_format: str,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    exit_zero: bool,
+    statistics: bool,
+    no_cache: bool,
+    jobs: int | None,
+    config_path: str | None,
+    force_exclude: bool | None,
+    no_show_source: bool,
+    quiet: bool,
+) -> None:
+    """Lint PATHS (files or folders; default: the current folder)."""
+    targets = list(paths) or ["."]
+    missing = [p for p in targets if not os.path.lexists(p)]
+    if missing:
+        raise UsageFailure(f"path does not exist: {missing[0]}")
+    if config_path is not None and not os.path.isfile(config_path):
+        raise UsageFailure(f"config file does not exist: {config_path}")
+    try:
+        settings = discover_settings(targets[0], config_path)
+        overrides: dict[str, Any] = {}
+        if select:
+            overrides["select"] = _codes(select)
+            validate_selectors(overrides["select"], "--select")
+        if extend_select:
+            overrides["extend_select"] = settings.extend_select + _codes(extend_select)
+            validate_selectors(_codes(extend_select), "--extend-select")
+        if ignore:
+            overrides["ignore"] = settings.ignore + _codes(ignore)
+            validate_selectors(_codes(ignore), "--ignore")
+        if force_exclude:
+            overrides["force_exclude"] = True
+        settings = settings.with_overrides(**overrides)
+    except (ConfigError, SelectionError) as exc:
+        raise UsageFailure(str(exc)) from None
+
+    files, discovery_errors = discover(targets, settings)
+    for error in discovery_errors:
+        click.echo(f"lint-eps: warning: {error.path}: {error.message}", err=True)
+
+    mode = FixMode(fix=fix and not diff, diff=diff, unsafe=unsafe_fixes)
+    diagnostics: list[Diagnostic] = []
+    diffs: list[str] = []
+    fixed = 0
+    for result in lint_files(files, settings, jobs=jobs, use_cache=not no_cache, mode=mode):
+        diagnostics.extend(result.diagnostics)
+        fixed += result.fixes_applied
+        if result.fix_error:
+            click.echo(f"lint-eps: error: {result.path}: {result.fix_error}", err=True)
+        if result.diff:
+            diffs.append(result.diff)
+    diagnostics.sort(key=Diagnostic.sort_key)
+
+    if diff:
+        click.echo("".join(diffs), nl=False)
+        if not quiet:
+            would = sum(1 for _ in diffs)
+            click.echo(f"Would fix {fixed} error{'s' if fixed != 1 else ''} in {would} file{'s' if would != 1 else ''}." if fixed else "No fixes available.", err=True)
+        sys.exit(1 if diffs and not exit_zero else 0)
+
+    color = _use_color()
+    if statistics:
+        click.echo(text_reporter.statistics(diagnostics), nl=False)
+    elif output_format == "text":
+        click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source), nl=False, color=color)
+        if not quiet:
+            if diagnostics:
+                click.echo("")
+            click.echo(text_reporter.summary(diagnostics, fixed=fixed, unsafe_fixes=unsafe_fixes))
+    else:
+        click.echo(FORMATS[output_format](diagnostics), nl=False)
+    sys.exit(1 if diagnostics and not exit_zero else 0)
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the documentation of rule CODE."""
+    catalogue = all_rules()
+    rule = catalogue.get(code.strip().upper())
+    if rule is None:
+        matches = [c for c in catalogue if c.startswith(code.strip().upper())]
+        hint = f" (did you mean {', '.join(matches)}?)" if matches else ""
+        raise UsageFailure(f"unknown rule code {code!r}{hint}; `lint-eps rules` lists them")
+    click.echo(rule.documentation(), nl=False)
+
+
+@main.command("rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(output_format: str) -> None:
+    """List every rule: code, name, on by default, fixable."""
+    catalogue = all_rules()
+    if output_format == "json":
+        data = [
+            {
+                "code": code,
+                "name": rule.name,
+                "summary": rule.summary,
+                "default": rule.default_enabled,
+                "fixable": rule.fixable,
+            }
+            for code, rule in catalogue.items()
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = [("CODE", "NAME", "DEFAULT", "FIX", "SUMMARY")]
+    for code, rule in catalogue.items():
+        rows.append((code, rule.name, "on" if rule.default_enabled else "off", rule.fixable, rule.summary))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

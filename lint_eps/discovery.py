@@ -1,0 +1,128 @@
+"""Which files a run lints: walk folders for *.py/*.pyi, honouring excludes and .gitignore files as ruff does.
+
+Explicitly named files are linted even when excluded (so `lint-eps build/x.py` works) unless `force_exclude`
+is set, which pre-commit needs because it passes every staged file explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from .settings import Settings
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class DiscoveryError:
+    path: str
+    message: str
+
+
+def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+class _Ignores:
+    def __init__(self, settings: Settings) -> None:
+        self.root = Path(settings.root).resolve()
+        self.exclude = _spec(settings.exclude + settings.extend_exclude)
+        self.respect_gitignore = settings.respect_gitignore
+        # folder -> spec of the .gitignore found there
+        self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
+        self._repo_roots: dict[Path, bool] = {}
+
+    def _gitignore(self, folder: Path) -> pathspec.PathSpec | None:
+        if folder not in self._gitignores:
+            spec = None
+            candidate = folder / ".gitignore"
+            try:
+                if candidate.is_file():
+                    spec = pathspec.GitIgnoreSpec.from_lines(candidate.read_text(encoding="utf-8", errors="replace").splitlines())
+            except OSError:
+                spec = None
+            self._gitignores[folder] = spec
+        return self._gitignores[folder]
+
+    def _is_repo_root(self, folder: Path) -> bool:
+        if folder not in self._repo_roots:
+            self._repo_roots[folder] = (folder / ".git").exists()
+        return self._repo_roots[folder]
+
+    def excluded(self, path: Path, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        if self.exclude.match_file(path.name + suffix):
+            return True
+        absolute = Path(os.path.abspath(path))
+        relative = os.path.relpath(absolute, self.root)
+        if not relative.startswith(".."):
+            if self.exclude.match_file(Path(relative).as_posix() + suffix):
+                return True
+        if self.respect_gitignore:
+            # .gitignore files from the file's folder up to the repository root (or the filesystem root).
+            for folder in absolute.parents:
+                spec = self._gitignore(folder)
+                if spec is not None and spec.match_file(absolute.relative_to(folder).as_posix() + suffix):
+                    return True
+                if self._is_repo_root(folder):
+                    break
+        return False
+
+
+def discover(paths: list[str], settings: Settings) -> tuple[list[str], list[DiscoveryError]]:
+    """Files to lint (sorted, unique) and the problems met on the way (unreadable folders, symlink loops)."""
+    ignores = _Ignores(settings)
+    files: list[str] = []
+    errors: list[DiscoveryError] = []
+    seen_dirs: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            if settings.force_exclude and ignores.excluded(path, is_dir=False):
+                continue
+            files.append(str(path))
+        elif path.is_dir():
+            if settings.force_exclude and raw not in (".", "./") and ignores.excluded(path, is_dir=True):
+                continue
+            _walk(path, ignores, files, errors, seen_dirs)
+        elif os.path.lexists(raw):
+            errors.append(DiscoveryError(raw, "not a regular file or folder (broken symlink?)"))
+    unique = sorted(dict.fromkeys(os.path.normpath(f) for f in files))
+    return unique, errors
+
+
+def _walk(folder: Path, ignores: _Ignores, files: list[str], errors: list[DiscoveryError], seen: set[str]) -> None:
+    try:
+        real = os.path.realpath(folder)
+    except OSError as exc:
+        errors.append(DiscoveryError(str(folder), f"cannot resolve: {exc.strerror}"))
+        return
+    if real in seen:
+        if folder.is_symlink():
+            errors.append(DiscoveryError(str(folder), "symlink loop (folder already visited), skipped"))
+        return
+    seen.add(real)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        errors.append(DiscoveryError(str(folder), f"cannot read folder: {exc.strerror}"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+            is_file = entry.is_file()
+        except OSError:
+            continue
+        if is_dir:
+            if ignores.excluded(path, is_dir=True):
+                continue
+            _walk(path, ignores, files, errors, seen)
+        elif is_file and entry.name.endswith(PYTHON_SUFFIXES):
+            if ignores.excluded(path, is_dir=False):
+                continue
+            files.append(entry.path)

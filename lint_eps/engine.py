@@ -1,0 +1,296 @@
+"""Lint one source text: prefilter, parse once, walk once with every selected rule, then place and filter.
+
+This is the single entry point used by the CLI, the verifier and the language server (`lint_source`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .context import FileContext
+from .diagnostic import Diagnostic, Edit, Fix, Location
+from .noqa import parse_noqa
+from .registry import all_rules, selected_codes
+from .rule import Report, Rule
+from .settings import Settings
+from .source import LineIndex
+
+SYNTAX_ERROR = "EPS001"
+INTERNAL_ERROR = "EPS002"
+
+# Deeply nested expressions recurse once per level in libcst's visitors.
+_RECURSION_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class _InternalError:
+    code: str
+    name: str
+    error: str
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """One traversal calling every rule's visit_/leave_ methods, maintaining scopes for the context."""
+
+    def __init__(self, context: FileContext, rules: list[Rule]) -> None:
+        self.context = context
+        self.rules = rules
+        self.visits: dict[str, list[tuple[Rule, Callable[[cst.CSTNode], object]]]] = {}
+        self.leaves: dict[str, list[tuple[Rule, Callable[[cst.CSTNode], object]]]] = {}
+        self.errors: list[_InternalError] = []
+        self.broken: set[int] = set()
+        for rule in rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    self.visits.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+                elif attr.startswith("leave_"):
+                    self.leaves.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
+
+    def _call(self, handlers: list[tuple[Rule, Callable[[cst.CSTNode], object]]], node: cst.CSTNode) -> None:
+        for rule, handler in handlers:
+            if id(rule) in self.broken:
+                continue
+            try:
+                handler(node)
+            except RecursionError:
+                raise
+            except Exception as exc:  # a bug in one rule must not stop the others or the run
+                self.broken.add(id(rule))
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                self.errors.append(
+                    _InternalError(
+                        rule.code,
+                        rule.name,
+                        f"{type(exc).__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+                    )
+                )
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        name = type(node).__name__
+        context = self.context
+        if name in ("FunctionDef", "Lambda"):
+            context.enter_function(node)  # type: ignore[arg-type]
+        elif name == "ClassDef":
+            context.enter_class(node)  # type: ignore[arg-type]
+        elif name == "SimpleStatementLine" and len(context.scopes) > 1:
+            context.imports.add_statement(node)
+        handlers = self.visits.get(name)
+        if handlers:
+            self._call(handlers, node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        name = type(original_node).__name__
+        handlers = self.leaves.get(name)
+        if handlers:
+            self._call(handlers, original_node)
+        if name in ("FunctionDef", "Lambda"):
+            self.context.leave_function()
+        elif name == "ClassDef":
+            self.context.leave_class()
+
+
+def rules_for(codes: Iterable[str]) -> list[type[Rule]]:
+    catalogue = all_rules()
+    return [catalogue[c] for c in sorted(codes) if c in catalogue and not catalogue[c].engine_only]
+
+
+def triggered(rule_classes: list[type[Rule]], source: str) -> list[type[Rule]]:
+    """Rules whose trigger strings occur in the text: the byte-level prefilter that spares most parses."""
+    out = []
+    for rule in rule_classes:
+        if not rule.triggers or any(t.decode() in source for t in rule.triggers):
+            out.append(rule)
+    return out
+
+
+def _syntax_diagnostic(path: str, message: str, row: int, column: int) -> Diagnostic:
+    loc = Location(max(row, 1), max(column, 1))
+    return Diagnostic(SYNTAX_ERROR, message, path, loc, loc, None, loc.row, "invalid-syntax")
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else "invalid syntax"
+
+
+def check_syntax_fast(source: str, path: str) -> Diagnostic | None:
+    """A C-speed syntax check for files the prefilter spares from libcst."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        return _syntax_diagnostic(path, f"invalid syntax: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
+    return None
+
+
+def parse(source: str, path: str) -> cst.Module | Diagnostic:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        # CPython's own parser words errors better ("'(' was never closed"); libcst's is the fallback for
+        # code CPython accepts but libcst does not.
+        cpython = check_syntax_fast(source, path)
+        if cpython is not None:
+            return cpython
+        where = re.search(r"error at (\d+):(\d+): (.*)", exc.message)
+        if where:
+            return _syntax_diagnostic(path, f"invalid syntax: {where.group(3)}", int(where.group(1)), int(where.group(2)) + 1)
+        return _syntax_diagnostic(path, f"invalid syntax: {_first_line(exc.message)}", exc.raw_line, exc.raw_column + 1)
+    except RecursionError:
+        return _syntax_diagnostic(path, "invalid syntax: expression nested too deeply to parse", 1, 1)
+    except Exception as exc:  # libcst's native parser raises plain exceptions on some inputs
+        return _syntax_diagnostic(path, f"invalid syntax: {_first_line(str(exc))}", 1, 1)
+
+
+def lint_source(
+    source: str,
+    path: str = "<string>",
+    settings: Settings | None = None,
+    *,
+    codes: frozenset[str] | None = None,
+    prefilter: bool = True,
+) -> list[Diagnostic]:
+    """All findings for one file's text, noqa-filtered and sorted."""
+    settings = settings or Settings()
+    if codes is None:
+        codes = selected_codes(settings, path)
+    rule_classes = rules_for(codes)
+    if prefilter:
+        rule_classes = triggered(rule_classes, source)
+    if not rule_classes:
+        if SYNTAX_ERROR in codes:
+            error = check_syntax_fast(source, path)
+            return [error] if error else []
+        return []
+    module = parse(source, path)
+    if isinstance(module, Diagnostic):
+        return [module] if SYNTAX_ERROR in codes else []
+    return _run_rules(module, source, path, settings, rule_classes, codes)
+
+
+def _run_rules(
+    module: cst.Module,
+    source: str,
+    path: str,
+    settings: Settings,
+    rule_classes: list[type[Rule]],
+    codes: frozenset[str],
+) -> list[Diagnostic]:
+    context = FileContext(path, source, module, settings)
+    rules = [cls(context) for cls in rule_classes]
+    dispatcher = _Dispatcher(context, rules)
+    old_limit = sys.getrecursionlimit()
+    if old_limit < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+    try:
+        module.visit(dispatcher)
+    except RecursionError:
+        dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
+    finally:
+        sys.setrecursionlimit(old_limit)
+
+    reports = [report for rule in rules for report in rule.reports]
+    diagnostics: list[Diagnostic] = []
+    for error in dispatcher.errors:
+        if INTERNAL_ERROR in codes:
+            loc = Location(1, 1)
+            diagnostics.append(
+                Diagnostic(
+                    INTERNAL_ERROR,
+                    f"internal error in rule {error.code} ({error.name}): {error.error}; other rules still ran",
+                    path,
+                    loc,
+                    loc,
+                    None,
+                    1,
+                    "internal-error",
+                )
+            )
+    if reports:
+        diagnostics.extend(_place(module, path, _drop_superseded(reports)))
+    return _apply_noqa(diagnostics, source)
+
+
+def _drop_superseded(reports: list[Report]) -> list[Report]:
+    """One mistake, one finding: a report is dropped when a rule that supersedes its code blamed code that
+    overlaps it (the same node, a node inside it, or a node around it)."""
+    catalogue = all_rules()
+    winners = [r for r in reports if catalogue.get(r.code) is not None and catalogue[r.code].supersedes]
+    if not winners:
+        return reports
+    subtree_of_winner = {id(w): _subtree_ids(w.node) for w in winners}
+    kept = []
+    for report in reports:
+        rivals = [w for w in winners if report.code in catalogue[w.code].supersedes]
+        if rivals:
+            own_subtree = _subtree_ids(report.node)
+            if any(id(report.node) in subtree_of_winner[id(w)] or id(w.node) in own_subtree for w in rivals):
+                continue
+        kept.append(report)
+    return kept
+
+
+def _subtree_ids(node: cst.CSTNode) -> set[int]:
+    ids: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        ids.add(id(current))
+        stack.extend(current.children)
+    return ids
+
+
+def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnostic]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    out = []
+    for report in reports:
+        span = positions[report.node]
+        start = Location(span.start.line, span.start.column + 1)
+        end = Location(span.end.line, span.end.column + 1)
+        fix = None
+        if report.fix is not None:
+            edits = []
+            for replacement in report.fix.replacements:
+                rspan = positions[replacement.node]
+                content = replacement.new if isinstance(replacement.new, str) else module.code_for_node(replacement.new)
+                edits.append(
+                    Edit(
+                        content,
+                        Location(rspan.start.line, rspan.start.column + 1),
+                        Location(rspan.end.line, rspan.end.column + 1),
+                    )
+                )
+            fix = Fix(report.fix.applicability, report.fix.message, tuple(sorted(edits, key=lambda e: e.location)))
+        related = tuple(
+            (message, Location(positions[node].start.line, positions[node].start.column + 1))
+            for message, node in report.related
+            if node in positions
+        )
+        out.append(Diagnostic(report.code, report.message, path, start, end, fix, start.row, report.rule_name, related))
+    return out
+
+
+def _apply_noqa(diagnostics: list[Diagnostic], source: str) -> list[Diagnostic]:
+    if not diagnostics:
+        return diagnostics
+    noqa = parse_noqa(LineIndex(source).lines()) if "noqa" in source.lower() else {}
+    kept = []
+    for diagnostic in diagnostics:
+        suppression = noqa.get(diagnostic.noqa_row or diagnostic.location.row)
+        if suppression is not None and suppression.suppresses(diagnostic.code):
+            continue
+        kept.append(diagnostic)
+    kept.sort(key=Diagnostic.sort_key)
+    return kept

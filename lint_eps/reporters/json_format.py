@@ -1,0 +1,25 @@
+"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row."""
+
+from __future__ import annotations
+
+import json
+
+from ..diagnostic import Diagnostic
+
+
+def as_ruff_dict(diagnostic: Diagnostic) -> dict[str, object]:
+    data = diagnostic.to_dict()
+    return {
+        "code": data["code"],
+        "message": data["message"],
+        "filename": data["filename"],
+        "location": data["location"],
+        "end_location": data["end_location"],
+        "fix": data["fix"],
+        "url": data["url"],
+        "noqa_row": data["noqa_row"],
+    }
+
+
+def render(diagnostics: list[Diagnostic], **_: object) -> str:
+    return json.dumps([as_ruff_dict(d) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"

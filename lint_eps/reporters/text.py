@@ -1,0 +1,93 @@
+"""The human format: `path:row:col: CODE message`, the source line with a caret underline, and a summary.
+
+Colour only when the caller says the stream is a terminal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+import click
+
+from ..diagnostic import Diagnostic
+from ..registry import all_rules
+from ..source import LineIndex, SourceError, decode_source
+
+
+@lru_cache(maxsize=64)
+def _lines(filename: str) -> tuple[str, ...]:
+    try:
+        with open(filename, "rb") as handle:
+            return tuple(LineIndex(decode_source(handle.read()).text).lines())
+    except (OSError, SourceError):
+        return ()
+
+
+def _snippet(d: Diagnostic, color: bool, lines: tuple[str, ...] | None = None) -> list[str]:
+    lines = lines if lines is not None else _lines(d.filename)
+    if not lines or d.location.row > len(lines):
+        return []
+    line = lines[d.location.row - 1].expandtabs(1)
+    gutter = str(d.location.row)
+    start = d.location.column - 1
+    if d.end_location.row == d.location.row:
+        width = max(1, d.end_location.column - d.location.column)
+    else:
+        width = max(1, len(line) - start)
+    caret = " " * start + "^" * width
+    pad = " " * len(gutter)
+    bar = click.style("|", fg="blue", bold=True) if color else "|"
+    caret = click.style(caret, fg="red", bold=True) if color else caret
+    return [f"{click.style(gutter, fg='blue', bold=True) if color else gutter} {bar} {line}", f"{pad} {bar} {caret}"]
+
+
+def format_diagnostic(d: Diagnostic, color: bool = False, show_source: bool = True, lines: tuple[str, ...] | None = None) -> str:
+    head = f"{d.filename}:{d.location.row}:{d.location.column}:"
+    code = d.code
+    marker = " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
+    if color:
+        head = click.style(d.filename, bold=True) + f":{d.location.row}:{d.location.column}:"
+        code = click.style(code, fg="red", bold=True)
+        marker = click.style(marker, fg="cyan") if marker else ""
+    out = [f"{head} {code}{marker} {d.message}"]
+    if show_source:
+        out.extend(_snippet(d, color, lines))
+        for message, loc in d.related:
+            out.append(f"  note: {message} at {d.filename}:{loc.row}:{loc.column}")
+    return "\n".join(out)
+
+
+def summary(diagnostics: list[Diagnostic], *, fixed: int = 0, unsafe_fixes: bool = False) -> str:
+    total = len(diagnostics)
+    if total == 0:
+        return f"All checks passed! ({fixed} fixed)" if fixed else "All checks passed!"
+    noun = "error" if total == 1 else "errors"
+    head = f"Found {total} {noun}" + (f" ({fixed} fixed, {total} remaining)." if fixed else ".")
+    lines = [head]
+    safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "safe")
+    unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
+    if unsafe_fixes:
+        safe, unsafe = safe + unsafe, 0
+    if safe:
+        lines.append(f"[*] {safe} fixable with the `--fix` option.")
+    if unsafe:
+        lines.append(f"({unsafe} hidden fix{'es' if unsafe != 1 else ''} can be enabled with the `--unsafe-fixes` option.)")
+    return "\n".join(lines)
+
+
+def statistics(diagnostics: list[Diagnostic]) -> str:
+    counts = Counter(d.code for d in diagnostics)
+    fixable = {d.code for d in diagnostics if d.fix is not None and d.fix.applicability == "safe"}
+    catalogue = all_rules()
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    lines = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        name = catalogue[code].name if code in catalogue else ""
+        lines.append(f"{count:>{width}}\t{code}\t{'[*]' if code in fixable else '[ ]'} {name}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render(diagnostics: list[Diagnostic], *, color: bool = False, show_source: bool = True, **_: object) -> str:
+    blocks = [format_diagnostic(d, color, show_source) for d in diagnostics]
+    return "\n".join(blocks) + ("\n" if blocks else "")

@@ -1,0 +1,186 @@
+"""Lint many files: read, consult the cache, fan out to worker processes, fix and write when asked.
+
+`lint_paths` is the Python API behind the CLI. Files are independent, so they are linted in a process pool and
+results are streamed back in order; small runs stay in-process, where forking would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .cache import Cache, digest
+from .config import discover_settings
+from .diagnostic import Diagnostic, Location
+from .discovery import DiscoveryError, discover
+from .engine import SYNTAX_ERROR, lint_source
+from .fixes import fix_source, write_atomically
+from .registry import selected_codes
+from .settings import Settings
+from .source import SourceError, decode_source, encode_source
+
+IO_ERROR = "EPS003"
+# Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 8
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    fixes_applied: int = 0
+    diff: str | None = None
+    fix_error: str | None = None
+    from_cache: bool = False
+
+
+@dataclass
+class RunResult:
+    files: list[FileResult]
+    discovery_errors: list[DiscoveryError]
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for f in self.files for d in f.diagnostics]
+
+
+@dataclass(frozen=True)
+class FixMode:
+    fix: bool = False  # write fixed files
+    diff: bool = False  # compute diffs, write nothing
+    unsafe: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.fix or self.diff
+
+
+def _error(path: str, code: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    loc = Location(row, column)
+    name = "invalid-syntax" if code == SYNTAX_ERROR else "io-error"
+    return Diagnostic(code, message, path, loc, loc, None, row, name)
+
+
+def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMode(), *, prefilter: bool = True) -> FileResult:
+    codes = selected_codes(settings, path)
+    try:
+        decoded = decode_source(data)
+    except SourceError as exc:
+        if SYNTAX_ERROR not in codes:
+            return FileResult(path)
+        return FileResult(path, [_error(path, SYNTAX_ERROR, exc.message, exc.row, exc.column)])
+    if not mode.active:
+        return FileResult(path, lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter))
+    outcome = fix_source(decoded.text, path, settings, unsafe=mode.unsafe, codes=codes)
+    result = FileResult(path, outcome.remaining, outcome.applied, fix_error=outcome.error)
+    if outcome.changed(decoded.text):
+        if mode.diff:
+            result.diff = "".join(
+                difflib.unified_diff(
+                    decoded.text.splitlines(keepends=True),
+                    outcome.text.splitlines(keepends=True),
+                    fromfile=f"a/{path}",
+                    tofile=f"b/{path}",
+                )
+            )
+        else:
+            write_atomically(path, encode_source(outcome.text, decoded.encoding))
+    return result
+
+
+def _read(path: str) -> bytes | Diagnostic:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        return _error(path, IO_ERROR, f"cannot read file: {exc.strerror or exc}")
+
+
+# -- worker process ----------------------------------------------------------------------------------------
+_worker_state: tuple[Settings, FixMode, bool] | None = None
+
+
+def _init_worker(settings: Settings, mode: FixMode, prefilter: bool) -> None:
+    global _worker_state
+    _worker_state = (settings, mode, prefilter)
+
+
+def _work(task: tuple[str, bytes]) -> FileResult:
+    assert _worker_state is not None
+    settings, mode, prefilter = _worker_state
+    path, data = task
+    return lint_bytes(path, data, settings, mode, prefilter=prefilter)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def lint_files(
+    files: list[str],
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    mode: FixMode = FixMode(),
+    prefilter: bool = True,
+) -> Iterator[FileResult]:
+    jobs = jobs or os.cpu_count() or 1
+    cache = Cache(settings.root, settings.fingerprint() + ("-nopf" if not prefilter else ""), enabled=use_cache and not mode.active)
+    pending: list[tuple[int, str, bytes, str]] = []
+    results: dict[int, FileResult] = {}
+    for index, path in enumerate(files):
+        data = _read(path)
+        if isinstance(data, Diagnostic):
+            results[index] = FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else [])
+            continue
+        key = digest(data)
+        cached = cache.get(path, key)
+        if cached is not None:
+            results[index] = FileResult(path, [Diagnostic.from_dict({**d, "filename": path}) for d in cached], from_cache=True)
+            continue
+        pending.append((index, path, data, key))
+
+    if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(pending)),
+            mp_context=_pool_context(),
+            initializer=_init_worker,
+            initargs=(settings, mode, prefilter),
+        ) as pool:
+            chunk = max(1, min(16, len(pending) // (jobs * 8) or 1))
+            computed = pool.map(_work, [(path, data) for _, path, data, _ in pending], chunksize=chunk)
+            for (index, path, _, key), result in zip(pending, computed):
+                results[index] = result
+                cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+    else:
+        for index, path, data, key in pending:
+            result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
+            results[index] = result
+            cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+    cache.save()
+    for index in range(len(files)):
+        yield results[index]
+
+
+def lint_paths(
+    paths: list[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    mode: FixMode = FixMode(),
+    prefilter: bool = True,
+) -> RunResult:
+    """Lint files and folders as the CLI does (settings discovered from the first path when not given)."""
+    paths = list(paths or ["."])
+    if settings is None:
+        settings = discover_settings(paths[0])
+    files, errors = discover(paths, settings)
+    results = list(lint_files(files, settings, jobs=jobs, use_cache=use_cache, mode=mode, prefilter=prefilter))
+    return RunResult(results, errors)

@@ -1,0 +1,163 @@
+"""Which role the code being visited plays: metric code, loss code, training code, or none of these.
+
+Division and log rules only speak about metric, loss and training code (elsewhere a zero denominator is a
+different kind of bug, and most divisions are by known-nonzero values). The role is decided from the function's
+name, its parameters, the class it is a method of, what the module passes to `compile(loss=..., metrics=...)`,
+and whether the function computes gradients. Computed once per function and cached on the scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import libcst as cst
+import libcst.matchers as m
+
+from lint_eps.context import FileContext
+from lint_eps.scope import Scope
+
+from ..tables.roles import (
+    GRADIENT_CALLS,
+    GRADIENT_METHODS,
+    KERAS_LOSS_BASES,
+    KERAS_METRIC_BASES,
+    LABEL_PARAM_NAMES,
+    LOGIT_PARAM_NAMES,
+    LOSS_METHODS,
+    LOSS_NAME_PATTERNS,
+    METRIC_METHODS,
+    METRIC_NAME_PATTERNS,
+    PREDICTION_PARAM_NAMES,
+    TORCH_MODULE_BASES,
+    TORCHMETRICS_BASES,
+    TRAINING_NAME_PATTERNS,
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    kind: str  # "metric" | "loss" | "training"
+    reason: str  # for messages: "function name `dice_coef`", "method of a keras.losses.Loss subclass"
+    differentiable: bool  # its values are differentiated (loss and training code)
+
+    @property
+    def is_metric(self) -> bool:
+        return self.kind == "metric"
+
+
+@lru_cache(maxsize=32)
+def _name_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(f"(?:{p})" for p in patterns)
+    # A fragment counts at a word edge: start/end of the name or next to an underscore or a digit.
+    return re.compile(rf"(?:^|_|(?<=[0-9]))(?:{alternatives})(?:$|_|(?=[0-9]))")
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def name_is_metric(name: str, extra: tuple[str, ...] = ()) -> bool:
+    return bool(_name_regex(METRIC_NAME_PATTERNS + extra).search(_camel_to_snake(name)))
+
+
+def name_is_loss(name: str) -> bool:
+    return bool(_name_regex(LOSS_NAME_PATTERNS).search(_camel_to_snake(name)))
+
+
+def _compiled_names(context: FileContext) -> dict[str, str]:
+    """Names passed as `loss=` / `metrics=` to any `compile(...)` call in the module: name -> "loss"|"metric"."""
+    cached = context.shared.get("roles.compiled")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    found: dict[str, str] = {}
+    if "compile" in context.source:
+        for call in m.findall(context.module, m.Call(func=m.Attribute(attr=m.Name("compile")))):
+            assert isinstance(call, cst.Call)
+            for a in call.args:
+                if a.keyword is None or a.keyword.value not in ("loss", "metrics", "weighted_metrics"):
+                    continue
+                kind = "loss" if a.keyword.value == "loss" else "metric"
+                for name in m.findall(a.value, m.Name()):
+                    assert isinstance(name, cst.Name)
+                    found.setdefault(name.value, kind)
+    context.shared["roles.compiled"] = found
+    return found
+
+
+def _computes_gradients(context: FileContext, scope: Scope) -> bool:
+    for call in m.findall(scope.node, m.Call()):
+        assert isinstance(call, cst.Call)
+        callee = context.callee(call)
+        if callee in GRADIENT_CALLS:
+            return True
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in GRADIENT_METHODS and callee is None:
+            return True
+    return False
+
+
+def _class_bases(context: FileContext, scope: Scope) -> list[str]:
+    info = None
+    for candidate in context.classes:
+        if candidate.node is scope.class_node:
+            info = candidate
+    return info.bases if info else []
+
+
+def function_role(context: FileContext, scope: Scope | None = None) -> Role | None:
+    """The role of `scope` (default: the innermost enclosing function), or None for ordinary code."""
+    scope = scope or context.function
+    if scope is None or not isinstance(scope.node, cst.FunctionDef):
+        return None
+    cache_key = f"roles.role.{id(scope.node)}"
+    if cache_key in context.shared:
+        return context.shared[cache_key]  # type: ignore[return-value]
+    role = _decide(context, scope)
+    context.shared[cache_key] = role
+    return role
+
+
+def _decide(context: FileContext, scope: Scope) -> Role | None:
+    name = scope.name
+    differentiable = _computes_gradients(context, scope)
+    if scope.class_node is not None:
+        bases = _class_bases(context, scope)
+        class_name = scope.class_node.name.value
+        if any(b in KERAS_LOSS_BASES for b in bases) and name in LOSS_METHODS:
+            return Role("loss", f"`{name}` of a Keras Loss subclass", True)
+        if any(b in KERAS_METRIC_BASES for b in bases) and name in METRIC_METHODS:
+            return Role("metric", f"`{name}` of a Keras Metric subclass", differentiable)
+        if any(b in TORCHMETRICS_BASES for b in bases) and name in METRIC_METHODS:
+            return Role("metric", f"`{name}` of a torchmetrics Metric subclass", differentiable)
+        if name in LOSS_METHODS and class_name.endswith("Loss") and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
+            return Role("loss", f"`{name}` of the loss module `{class_name}`", True)
+    if differentiable or _name_regex(TRAINING_NAME_PATTERNS).search(name.lower()):
+        return Role("training", f"`{name}` computes gradients" if differentiable else f"training function `{name}`", True)
+    compiled = _compiled_names(context).get(name)
+    if compiled == "loss":
+        return Role("loss", f"`{name}` is passed as loss= to compile", True)
+    if compiled == "metric":
+        return Role("metric", f"`{name}` is passed as metrics= to compile", False)
+    if name_is_loss(name):
+        return Role("loss", f"function name `{name}`", True)
+    if name_is_metric(name, context.settings.metric_name_patterns):
+        return Role("metric", f"function name `{name}`", False)
+    positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
+    if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES:
+        # (y_true, y_pred) with an uninformative name: treat as a loss (differentiated), the stricter reading.
+        return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})` signature", True)
+    return None
+
+
+def prediction_params(scope: Scope) -> list[str]:
+    """Parameters holding predictions: the second of a `(y_true, y_pred)` pair, or any prediction-named one."""
+    positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
+    names = [p.name for p in scope.params if p.name in PREDICTION_PARAM_NAMES]
+    if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES and positional[1].name not in names:
+        names.append(positional[1].name)
+    return names
+
+
+def is_logit_name(name: str) -> bool:
+    return name in LOGIT_PARAM_NAMES or "logit" in name.lower()

@@ -1,0 +1,84 @@
+"""Codes the engine reports itself. They are rules only so that they are documented, selectable and ignorable."""
+
+from __future__ import annotations
+
+from lint_eps.rule import Invalid, Rule
+
+
+class InvalidSyntax(Rule):
+    code = "EPS001"
+    name = "invalid-syntax"
+    summary = "File cannot be parsed"
+    engine_only = True
+    docs = """
+    ## What it does
+    Reports a file that is not valid Python source: a syntax error, a NUL byte, or bytes that do not decode
+    in the file's encoding (UTF-8 unless a coding cookie says otherwise).
+
+    ## Why is this bad?
+    Nothing in the file can be checked, so every other rule is silent on it. The rest of the run goes on.
+
+    ## Example
+    ```python
+    def dice(y_true, y_pred:
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    def dice(y_true, y_pred):
+        ...
+    ```
+
+    ## Fix safety
+    There is no fix.
+    """
+    INVALID = [Invalid("def dice(y_true, y_pred:\n    pass\n")]
+    VALID = ["def dice(y_true, y_pred):\n    pass\n"]
+
+
+class InternalError(Rule):
+    code = "EPS002"
+    name = "internal-error"
+    summary = "A rule failed on this file"
+    engine_only = True
+    docs = """
+    ## What it does
+    Reports that a rule raised an exception on this file. The rule is skipped for the rest of the file and
+    every other rule and file is still checked.
+
+    ## Why is this bad?
+    The failing rule may have missed a real problem in this file. Please report it with the file.
+
+    ## Example
+    (no source pattern: this is a bug in lint-eps)
+
+    ## Use instead
+    Report the message, which names the rule and where it failed.
+
+    ## Fix safety
+    There is no fix.
+    """
+
+
+class IOError_(Rule):
+    code = "EPS003"
+    name = "io-error"
+    summary = "File cannot be read"
+    engine_only = True
+    docs = """
+    ## What it does
+    Reports a file that was found (or named) but could not be read: permissions, a vanished file.
+
+    ## Why is this bad?
+    The file is not checked at all.
+
+    ## Example
+    A file with mode `000`.
+
+    ## Use instead
+    Make the file readable, or exclude it with `extend-exclude`.
+
+    ## Fix safety
+    There is no fix.
+    """
