@@ -154,12 +154,11 @@ def load_config(path: str | os.PathLike[str]) -> Settings:
 
 
 def discover_settings(start: str | os.PathLike[str] = ".", config: str | None = None) -> Settings:
-    """Settings from an explicit `--config` file, else the nearest config file, else defaults rooted at `start`."""
+    """Settings from an explicit `--config` file, else the nearest config file, else defaults rooted at the cwd."""
     if config is not None:
         return load_config(config)
     found = find_config(start)
     if found is None:
-        start_path = Path(start).resolve()
-        root = start_path.parent if start_path.is_file() else start_path
-        return Settings(root=str(root), exclude=DEFAULT_EXCLUDE)
+        # No configuration: relative patterns are anchored at the working directory, as in ruff.
+        return Settings(root=str(Path.cwd()), exclude=DEFAULT_EXCLUDE)
     return load_config(found)

@@ -30,7 +30,12 @@ def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
 class _Ignores:
     def __init__(self, settings: Settings) -> None:
         self.root = Path(settings.root).resolve()
-        self.exclude = _spec(settings.exclude + settings.extend_exclude)
+        patterns = settings.exclude + settings.extend_exclude
+        # As in ruff: a pattern without a slash (`build`, `*_pb2.py`) matches an entry's own name, so it prunes a
+        # folder met during the walk but never a folder the user named; a pattern with a slash (`src/gen/`)
+        # matches the path relative to the project root.
+        self.by_name = _spec(tuple(p for p in patterns if "/" not in p.rstrip("/")))
+        self.by_path = _spec(tuple(p for p in patterns if "/" in p.rstrip("/")))
         self.respect_gitignore = settings.respect_gitignore
         # folder -> spec of the .gitignore found there
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
@@ -55,13 +60,12 @@ class _Ignores:
 
     def excluded(self, path: Path, is_dir: bool) -> bool:
         suffix = "/" if is_dir else ""
-        if self.exclude.match_file(path.name + suffix):
+        if self.by_name.match_file(path.name + suffix):
             return True
         absolute = Path(os.path.abspath(path))
         relative = os.path.relpath(absolute, self.root)
-        if not relative.startswith(".."):
-            if self.exclude.match_file(Path(relative).as_posix() + suffix):
-                return True
+        if not relative.startswith("..") and self.by_path.match_file(Path(relative).as_posix() + suffix):
+            return True
         if self.respect_gitignore:
             # .gitignore files from the file's folder up to the repository root (or the filesystem root).
             for folder in absolute.parents:
@@ -70,6 +74,19 @@ class _Ignores:
                     return True
                 if self._is_repo_root(folder):
                     break
+        return False
+
+
+    def excluded_or_inside_excluded(self, path: Path, is_dir: bool) -> bool:
+        """For --force-exclude on named paths: the path or any folder above it (up to the root) is excluded."""
+        if self.excluded(path, is_dir):
+            return True
+        absolute = Path(os.path.abspath(path))
+        for folder in absolute.parents:
+            if folder == self.root or self.root not in folder.parents:
+                break
+            if self.excluded(folder, is_dir=True):
+                return True
         return False
 
 
@@ -82,11 +99,11 @@ def discover(paths: list[str], settings: Settings) -> tuple[list[str], list[Disc
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            if settings.force_exclude and ignores.excluded(path, is_dir=False):
+            if settings.force_exclude and ignores.excluded_or_inside_excluded(path, is_dir=False):
                 continue
             files.append(str(path))
         elif path.is_dir():
-            if settings.force_exclude and raw not in (".", "./") and ignores.excluded(path, is_dir=True):
+            if settings.force_exclude and raw not in (".", "./") and ignores.excluded_or_inside_excluded(path, is_dir=True):
                 continue
             _walk(path, ignores, files, errors, seen_dirs)
         elif os.path.lexists(raw):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .context import FileContext
+from .deepstack import run_with_deep_stack
 from .diagnostic import Diagnostic, Edit, Fix, Location
 from .noqa import parse_noqa
 from .registry import all_rules, selected_codes
@@ -26,9 +26,6 @@ from .source import LineIndex
 
 SYNTAX_ERROR = "EPS001"
 INTERNAL_ERROR = "EPS002"
-
-# Deeply nested expressions recurse once per level in libcst's visitors.
-_RECURSION_LIMIT = 20000
 
 
 @dataclass(frozen=True)
@@ -163,6 +160,17 @@ def lint_source(
     prefilter: bool = True,
 ) -> list[Diagnostic]:
     """All findings for one file's text, noqa-filtered and sorted."""
+    return run_with_deep_stack(_lint_source, source, path, settings, codes=codes, prefilter=prefilter)
+
+
+def _lint_source(
+    source: str,
+    path: str = "<string>",
+    settings: Settings | None = None,
+    *,
+    codes: frozenset[str] | None = None,
+    prefilter: bool = True,
+) -> list[Diagnostic]:
     settings = settings or Settings()
     if codes is None:
         codes = selected_codes(settings, path)
@@ -191,15 +199,10 @@ def _run_rules(
     context = FileContext(path, source, module, settings)
     rules = [cls(context) for cls in rule_classes]
     dispatcher = _Dispatcher(context, rules)
-    old_limit = sys.getrecursionlimit()
-    if old_limit < _RECURSION_LIMIT:
-        sys.setrecursionlimit(_RECURSION_LIMIT)
     try:
         module.visit(dispatcher)
     except RecursionError:
         dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
-    finally:
-        sys.setrecursionlimit(old_limit)
 
     reports = [report for rule in rules for report in rule.reports]
     diagnostics: list[Diagnostic] = []

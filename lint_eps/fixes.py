@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .diagnostic import Diagnostic, Edit, Fix
+from .deepstack import run_with_deep_stack
 from .engine import lint_source
 from .settings import Settings
 from .source import LineIndex, dominant_newline
@@ -91,7 +92,7 @@ def fix_source(
             break
         candidate = apply_edits(text, [edit for fix in fixes for edit in fix.edits])
         try:
-            cst.parse_module(candidate)
+            run_with_deep_stack(cst.parse_module, candidate)
         except Exception as exc:  # any parse failure means the fix is wrong: keep the file as it was
             return FixOutcome(source, 0, lint_source(source, path, settings, codes=codes), f"fix would produce invalid code ({type(exc).__name__}); file left unchanged")
         if candidate == text:

@@ -42,7 +42,11 @@ def decode_source(data: bytes) -> DecodedSource:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"bad encoding declaration: {exc.msg}", exc.lineno or 1, 1) from None
+        if "invalid or missing encoding declaration" in str(exc):
+            # No cookie and the first lines are not UTF-8: say where the first bad byte is.
+            encoding = "utf-8"
+        else:
+            raise SourceError(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}", getattr(exc, "lineno", None) or 1, 1) from None
     try:
         codecs.lookup(encoding)
     except LookupError:

@@ -15,6 +15,10 @@ from ..registry import all_rules
 from ..source import LineIndex, SourceError, decode_source
 
 
+MAX_SNIPPET = 160
+CONTEXT = 40
+
+
 @lru_cache(maxsize=64)
 def _lines(filename: str) -> tuple[str, ...]:
     try:
@@ -35,6 +39,13 @@ def _snippet(d: Diagnostic, color: bool, lines: tuple[str, ...] | None = None) -
         width = max(1, d.end_location.column - d.location.column)
     else:
         width = max(1, len(line) - start)
+    if len(line) > MAX_SNIPPET:
+        # Show a window around the finding in very long (generated) lines.
+        left = max(0, start - CONTEXT)
+        right = min(len(line), start + min(width, MAX_SNIPPET - 2 * CONTEXT) + CONTEXT)
+        line = ("…" if left else "") + line[left:right] + ("…" if right < len(line) else "")
+        start = start - left + (1 if left else 0)
+        width = min(width, right - (start - (1 if left else 0)) - left)
     caret = " " * start + "^" * width
     pad = " " * len(gutter)
     bar = click.style("|", fg="blue", bold=True) if color else "|"

@@ -1,0 +1,503 @@
+"""The checks, run in the worker: non-finite outputs, non-finite gradients, and the loss precision floor.
+
+Each framework adapter turns the float64 master arrays into that framework's tensors in a given dtype, calls
+the user's function and hands back the outputs (and the gradient with respect to the prediction argument) as
+float64 NumPy arrays. Every value comes from the user's own code path; nothing is re-implemented here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .inputs import BATCHES, DTYPES, RANKS, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
+
+# A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
+NUMERIC_EXCEPTIONS = (ZeroDivisionError, FloatingPointError, OverflowError)
+FLOOR_SWEEP = range(0, 41)
+FLOOR_TOLERANCE = 0.01
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# -- adapters --------------------------------------------------------------------------------------------
+class Adapter:
+    name = ""
+    dtypes: tuple[str, ...] = DTYPES
+    gradient_skip: str | None = None  # why gradients are not checked with this adapter
+    sigmoids: tuple[str, ...] = ()  # how the floor sweep makes probabilities, first is the default
+
+    def tensor(self, array: np.ndarray, dtype: str) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, call: Callable[[dict[str, Any]], Any], case: Case, grad_name: str | None) -> tuple[list[np.ndarray], np.ndarray | None]:
+        raise NotImplementedError
+
+    def sigmoid(self, x: np.ndarray, variant: str) -> Any:
+        raise NotImplementedError
+
+    def numeric(self, value: Any) -> np.ndarray | None:
+        if isinstance(value, (bool, int, float, complex, np.generic, np.ndarray)):
+            try:
+                return np.asarray(value, dtype=np.float64) if not np.iscomplexobj(value) else np.abs(np.asarray(value))
+            except (TypeError, ValueError):
+                return None
+        return None
+
+    def flatten(self, value: Any) -> list[np.ndarray]:
+        if value is None or isinstance(value, (str, bytes)):
+            return []
+        if isinstance(value, dict):
+            return [a for v in value.values() for a in self.flatten(v)]
+        if isinstance(value, (list, tuple)):
+            return [a for v in value for a in self.flatten(v)]
+        array = self.numeric(value)
+        return [] if array is None else [array]
+
+
+class NumpyAdapter(Adapter):
+    name = "numpy"
+    dtypes = ("float32", "float64", "float16")
+    gradient_skip = "NumPy has no autodiff"
+    sigmoids = ("sigmoid",)
+
+    def tensor(self, array: np.ndarray, dtype: str) -> Any:
+        return array.astype(np.dtype(dtype))
+
+    def evaluate(self, call, case, grad_name):
+        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = call(tensors)
+            return self.flatten(out), None
+
+    def sigmoid(self, x, variant):
+        x32 = x.astype(np.float32)
+        with np.errstate(all="ignore"):
+            return (np.float32(1) / (np.float32(1) + np.exp(-x32))).astype(np.float32)
+
+
+class TensorFlowAdapter(Adapter):
+    name = "tensorflow"
+    sigmoids = ("tf.sigmoid", "keras.activations.sigmoid")
+
+    def __init__(self) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+
+    def tensor(self, array, dtype):
+        tf = self.tf
+        return tf.cast(tf.constant(array, tf.float64), getattr(tf, dtype))
+
+    def numeric(self, value):
+        tf = self.tf
+        if isinstance(value, (tf.Tensor, tf.Variable)):
+            if value.dtype.is_floating:
+                return np.asarray(tf.cast(value, tf.float64).numpy())
+            if value.dtype.is_complex:
+                return np.abs(value.numpy()).astype(np.float64)
+            if value.dtype.is_integer or value.dtype.is_bool:
+                return np.zeros(())
+            return None
+        return super().numeric(value)
+
+    def evaluate(self, call, case, grad_name):
+        tf = self.tf
+        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            with tf.GradientTape() as tape:
+                if grad_name:
+                    tape.watch(tensors[grad_name])
+                out = call(tensors)
+            outputs = self.flatten(out)
+            grad = None
+            if grad_name:
+                targets = [t for t in tf.nest.flatten(out) if isinstance(t, (tf.Tensor, tf.Variable)) and t.dtype.is_floating]
+                if targets:
+                    g = tape.gradient(targets, tensors[grad_name])
+                    if g is not None:
+                        grad = np.asarray(tf.cast(tf.convert_to_tensor(g), tf.float64).numpy())
+        return outputs, grad
+
+    def sigmoid(self, x, variant):
+        tf = self.tf
+        logits = tf.constant(x, tf.float32)
+        if variant == "keras.activations.sigmoid":
+            import keras
+
+            return keras.activations.sigmoid(logits)
+        return tf.sigmoid(logits)
+
+
+class TorchAdapter(Adapter):
+    name = "torch"
+    sigmoids = ("torch.sigmoid",)
+
+    def __init__(self) -> None:
+        import torch
+
+        self.torch = torch
+
+    def tensor(self, array, dtype):
+        return self.torch.tensor(array, dtype=getattr(self.torch, dtype))
+
+    def numeric(self, value):
+        if self.torch.is_tensor(value):
+            value = value.detach()
+            if value.is_floating_point():
+                return value.to(self.torch.float64).cpu().numpy()
+            return np.zeros(())
+        return super().numeric(value)
+
+    def evaluate(self, call, case, grad_name):
+        torch = self.torch
+        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        if grad_name:
+            tensors[grad_name].requires_grad_(True)
+        out = call(tensors)
+        outputs = self.flatten(out)
+        grad = None
+        if grad_name:
+            stack = [out]
+            targets = []
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    stack.extend(item.values())
+                elif isinstance(item, (list, tuple)):
+                    stack.extend(item)
+                elif torch.is_tensor(item) and item.is_floating_point() and item.requires_grad:
+                    targets.append(item.sum())
+            if targets:
+                (g,) = torch.autograd.grad(sum(targets), [tensors[grad_name]], allow_unused=True)
+                if g is not None:
+                    grad = g.detach().to(torch.float64).numpy()
+        return outputs, grad
+
+    def sigmoid(self, x, variant):
+        return self.torch.sigmoid(self.torch.tensor(x, dtype=self.torch.float32))
+
+
+class JaxAdapter(Adapter):
+    name = "jax"
+    sigmoids = ("jax.nn.sigmoid",)
+
+    def __init__(self) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+
+    def tensor(self, array, dtype):
+        return self.jnp.asarray(array, dtype=getattr(self.jnp, dtype))
+
+    def numeric(self, value):
+        if isinstance(value, self.jax.Array):
+            return np.asarray(value.astype(self.jnp.float32) if value.dtype == self.jnp.bfloat16 else value, dtype=np.float64)
+        return super().numeric(value)
+
+    def evaluate(self, call, case, grad_name):
+        jax, jnp = self.jax, self.jnp
+        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        out = call(tensors)
+        grad = None
+        if grad_name:
+
+            def total(p: Any) -> Any:
+                leaves = jax.tree_util.tree_leaves(call({**tensors, grad_name: p}))
+                floats = [jnp.sum(x) for x in leaves if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating)]
+                return sum(floats) if floats else jnp.zeros(())
+
+            grad = np.asarray(jax.grad(total)(tensors[grad_name]), dtype=np.float64)
+        return self.flatten(jax.tree_util.tree_leaves(out)), grad
+
+    def sigmoid(self, x, variant):
+        return self.jax.nn.sigmoid(self.jnp.asarray(x, dtype=self.jnp.float32))
+
+
+ADAPTERS = {"numpy": NumpyAdapter, "tensorflow": TensorFlowAdapter, "torch": TorchAdapter, "jax": JaxAdapter}
+
+
+# -- results ---------------------------------------------------------------------------------------------
+def result(status: str, message: str, counterexample: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"status": status, "message": message, "counterexample": counterexample}
+
+
+def nonfinite(arrays: list[np.ndarray]) -> str | None:
+    if any(np.isnan(a).any() for a in arrays):
+        return "nan"
+    if any(np.isinf(a).any() for a in arrays):
+        return "inf"
+    return None
+
+
+@dataclass
+class Subject:
+    """One thing to verify: a call taking {parameter: tensor}, and how to talk about it."""
+
+    call: Callable[[dict[str, Any]], Any]
+    plan: Plan
+    role: str | None  # "loss" | "metric" | None
+    differentiable: bool
+    output_word: str = "output"  # "result" for Metric subclasses
+    before_update: Callable[[], Any] | None = None  # Metric.result() on a fresh instance
+    notes: list[str] = field(default_factory=list)
+
+
+def verify(adapter: Adapter, subject: Subject) -> dict[str, Any]:
+    plan = subject.plan
+    notes = list(subject.notes)
+    if subject.before_update is not None:
+        failure = _check_before_update(adapter, subject)
+        if failure is not None:
+            return failure
+    # 1. Which ranks does the function accept (ordinary inputs, float32)?
+    if plan.label is None and plan.prediction is None:
+        shapes: list[tuple[int, ...]] = [()]
+        try:
+            adapter.evaluate(subject.call, benign_case(plan, ()), None)
+        except NUMERIC_EXCEPTIONS:
+            pass
+        except Exception as exc:
+            return result("error", describe(exc))
+    else:
+        accepted: list[int] = []
+        first_error: BaseException | None = None
+        for rank in RANKS:
+            try:
+                adapter.evaluate(subject.call, benign_case(plan, shape_for(rank, max(BATCHES))), None)
+                accepted.append(rank)
+            except NUMERIC_EXCEPTIONS:
+                accepted.append(rank)
+            except Exception as exc:
+                if first_error is None or rank == 2:
+                    first_error = exc
+        if not accepted:
+            assert first_error is not None
+            return result("error", describe(first_error))
+        ranks = [accepted[0]] + [r for r in accepted if r >= 2 and r != accepted[0]][:1]
+        shapes = sorted((shape_for(r, b) for r in ranks for b in BATCHES), key=lambda s: (int(np.prod(s)), len(s)))
+    # 2. Which dtypes does it accept?
+    dtypes: list[str] = []
+    for dtype in adapter.dtypes:
+        try:
+            adapter.evaluate(subject.call, benign_case(plan, shapes[-1], dtype), None)
+            dtypes.append(dtype)
+        except NUMERIC_EXCEPTIONS:
+            dtypes.append(dtype)
+        except Exception as exc:
+            notes.append(f"{dtype} not run ({describe(exc)})")
+    grad_name = plan.prediction if subject.differentiable and plan.prediction else None
+    # 3. Edge cases, smallest first.
+    checked = 0
+    raised: list[str] = []
+    gradient_seen = False
+    for case in cases(plan, shapes, tuple(dtypes)):
+        checked += 1
+        try:
+            outputs, grad = adapter.evaluate(subject.call, case, grad_name)
+        except NUMERIC_EXCEPTIONS as exc:
+            return _confirmed(case, describe(exc))
+        except Exception as exc:
+            raised.append(describe(exc))
+            continue
+        failures = []
+        bad = nonfinite(outputs)
+        if bad:
+            failures.append(f"{bad} {subject.output_word}")
+        if grad is not None:
+            gradient_seen = True
+            bad_grad = nonfinite([grad])
+            if bad_grad:
+                failures.append(f"{bad_grad} gradient wrt {grad_name}")
+        if failures:
+            return _confirmed(case, "; ".join(failures))
+    # 4. The precision floor of a binary cross-entropy.
+    if subject.role != "metric" and plan.label and plan.prediction:
+        floor = _floor_sweep(adapter, subject, shapes)
+        if isinstance(floor, dict):
+            return floor
+        notes.append(floor)
+    # Nothing broke.
+    if plan.prediction and subject.differentiable:
+        if adapter.gradient_skip:
+            notes.insert(0, f"gradient not checked: {adapter.gradient_skip}")
+        elif not gradient_seen:
+            notes.insert(0, f"no gradient flows to {plan.prediction}")
+        else:
+            notes.insert(0, f"gradient wrt {plan.prediction} finite")
+    if raised:
+        notes.append(f"{len(raised)} case{'s' if len(raised) != 1 else ''} raised ({raised[0]})")
+    shapes_text = ", ".join(shape_text(s) for s in shapes)
+    message = f"finite {subject.output_word} on {checked} cases ({', '.join(dtypes)}; shapes {shapes_text})"
+    return result("not-reproduced", "; ".join([message, *notes]))
+
+
+def _confirmed(case: Case, failure: str) -> dict[str, Any]:
+    counterexample = {"dtype": case.dtype, "inputs": case.inputs(), "failure": failure}
+    text = case.text()
+    where = f" with {text}" if text else ""
+    return result("confirmed", f"{failure}{where} in {case.dtype}", counterexample)
+
+
+def _check_before_update(adapter: Adapter, subject: Subject) -> dict[str, Any] | None:
+    assert subject.before_update is not None
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            outputs = adapter.flatten(subject.before_update())
+    except NUMERIC_EXCEPTIONS as exc:
+        failure = f"{describe(exc)} before any update"
+    except Exception as exc:
+        subject.notes.append(f"result() before any update raised {describe(exc)}")
+        return None
+    else:
+        bad = nonfinite(outputs)
+        if not bad:
+            return None
+        failure = f"{bad} {subject.output_word} before any update"
+    return result("confirmed", f"{failure} (result() on a fresh instance)", {"dtype": "float32", "inputs": {}, "failure": failure})
+
+
+def _floor_sweep(adapter: Adapter, subject: Subject, shapes: list[tuple[int, ...]]) -> dict[str, Any] | str:
+    """Sweep the logit a over 0..40 with labels 0/1 and predictions at -a/+a (or sigmoid of them); every element's
+    exact binary cross-entropy is log1p(exp(-a)). Report where the loss's relative error passes 1% for good."""
+    plan = subject.plan
+    assert plan.label and plan.prediction
+    shape = next((s for s in shapes if int(np.prod(s)) >= 2), shapes[-1])
+    labels = parity(shape)
+    reference = np.array([math.log1p(math.exp(-a)) for a in FLOOR_SWEEP])
+    variants = ("logits",) if plan.logits else adapter.sigmoids
+    outcomes: dict[str, tuple[int, float, float] | None] = {}
+    for variant in variants:
+        values = []
+        try:
+            for a in FLOOR_SWEEP:
+                x = np.where(labels == 1, float(a), -float(a))
+                tensors = {plan.label: adapter.tensor(labels, "float32")}
+                tensors[plan.prediction] = adapter.tensor(x, "float32") if variant == "logits" else adapter.sigmoid(x, variant)
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    arrays = adapter.flatten(subject.call(tensors))
+                values.append(float(np.mean([np.mean(v) for v in arrays])) if arrays else math.nan)
+        except Exception as exc:
+            return f"precision floor not checked ({describe(exc)})"
+        loss = np.array(values)
+        scale = loss[0] / reference[0]
+        if not (np.isfinite(scale) and scale > 0):
+            return "precision floor not checked: not a binary cross-entropy"
+        with np.errstate(all="ignore"):
+            relative = np.abs(loss / scale - reference) / reference
+        if not np.all(relative[1:4] < FLOOR_TOLERANCE):
+            return "precision floor not checked: not a binary cross-entropy"
+        bad = ~(relative <= FLOOR_TOLERANCE)  # NaN counts as bad
+        if not bad[-1]:
+            outcomes[variant] = None
+            continue
+        onset = len(FLOOR_SWEEP) - 1
+        while onset > 0 and bad[onset - 1]:
+            onset -= 1
+        outcomes[variant] = (FLOOR_SWEEP[onset], float(loss[-1] / scale), float(loss[onset] / scale))
+    first = variants[0]
+    found = outcomes.get(first)
+    if found is None:
+        if any(outcomes.get(v) for v in variants[1:]):
+            other = next(v for v in variants[1:] if outcomes.get(v))
+            return f"no precision floor for a = 0..40 with {first} outputs (there is one with {other} outputs)"
+        return "no precision floor for a = 0..40"
+    onset, last, _ = found
+    if not math.isfinite(last):
+        failure = f"{'nan' if math.isnan(last) else 'inf'} loss from a = {onset}"
+    elif last == 0:
+        failure = f"loss is 0 from a = {onset}"
+    else:
+        failure = f"loss floor {last:.3g} from a = {onset}"
+    made = "+/-a" if first == "logits" else f"{first}(+/-a)"
+    inputs = {
+        plan.label: {"shape": list(shape), "values": "alternating 0/1"},
+        plan.prediction: {"shape": list(shape), "values": f"{made} where {plan.label} is 1/0, a = 0..40"},
+    }
+    message = (
+        f"{failure}: relative error against the exact log1p(exp(-a)) passes 1% "
+        f"(with {plan.label} = alternating 0/1 {shape_text(shape)}, {plan.prediction} = {made} where {plan.label} is 1/0, in float32)"
+    )
+    for variant in variants[1:]:
+        if outcomes.get(variant) is None:
+            message += f"; no floor when {plan.prediction} is the output of {variant} (Keras 3 on TensorFlow reads the activation's logits)"
+        else:
+            message += f"; the same with {variant} outputs"
+    return result("confirmed", message, {"dtype": "float32", "inputs": inputs, "failure": failure})
+
+
+# -- targets -------------------------------------------------------------------------------------------------
+def keras_class_kind(cls: type) -> str | None:
+    for name in ("keras", "tf_keras"):
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        try:
+            if issubclass(cls, module.metrics.Metric):
+                return "metric"
+            if issubclass(cls, module.losses.Loss):
+                return "loss"
+        except (AttributeError, TypeError):
+            continue
+    torch = sys.modules.get("torch")
+    if torch is not None and issubclass(cls, torch.nn.Module):
+        return "module"
+    return None
+
+
+def subject_for_class(cls: type, kind: str) -> Subject | dict[str, Any]:
+    try:
+        instance = cls()
+    except TypeError as exc:
+        return result("skipped", f"cannot instantiate `{cls.__name__}()` without arguments ({describe(exc)})")
+    if kind == "metric":
+        plan = plan_for(inspect.signature(instance.update_state), "metric")
+        if isinstance(plan, str):
+            return result("skipped", f"update_state: {plan}")
+
+        def run_metric(tensors: dict[str, Any]) -> Any:
+            instance.reset_state()
+            plan.call(instance.update_state, tensors)  # type: ignore[union-attr]
+            return instance.result()
+
+        return Subject(run_metric, plan, "metric", False, "result", before_update=cls().result)
+    if kind == "loss":
+        from_logits = bool(getattr(instance, "from_logits", False)) or None
+        plan = plan_for(inspect.signature(instance.call), "loss", logits=from_logits)
+        if isinstance(plan, str):
+            return result("skipped", f"call: {plan}")
+        if plan.label is None or plan.prediction is None:
+            return result("skipped", "call: expected `(y_true, y_pred)`")
+        label, prediction = plan.label, plan.prediction
+        return Subject(lambda t: instance(t[label], t[prediction]), plan, "loss", True)
+    plan = plan_for(inspect.signature(instance.forward), "loss")
+    if isinstance(plan, str):
+        return result("skipped", f"forward: {plan}")
+    return Subject(lambda t: plan.call(instance, t), plan, "loss", True)  # type: ignore[union-attr]
+
+
+def subject_for_function(fn: Callable[..., Any], role: str | None) -> Subject | dict[str, Any]:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        return result("skipped", f"no signature to read ({describe(exc)})")
+    plan = plan_for(signature, role)
+    if isinstance(plan, str):
+        return result("skipped", plan)
+    return Subject(lambda t: plan.call(fn, t), plan, role, plan.prediction is not None)  # type: ignore[union-attr]

@@ -1,0 +1,72 @@
+"""Verification records and their two output formats (text, JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+STATUSES = ("confirmed", "not-reproduced", "skipped", "error", "timeout")
+
+
+@dataclass
+class Record:
+    code: str | None  # None for a function named on the command line
+    filename: str
+    row: int | None
+    column: int | None
+    function: str | None  # path::qualname
+    outcome: dict[str, Any]  # status, message, counterexample
+    fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed)
+
+    @property
+    def status(self) -> str:
+        return str(self.outcome["status"])
+
+    def to_dict(self, with_fixed: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "filename": self.filename,
+            "location": {"row": self.row, "column": self.column} if self.row is not None else None,
+            "function": self.function,
+            "status": self.outcome["status"],
+            "counterexample": self.outcome.get("counterexample"),
+            "message": self.outcome["message"],
+        }
+        if with_fixed:
+            data["fixed"] = (
+                {"status": self.fixed["status"], "counterexample": self.fixed.get("counterexample"), "message": self.fixed["message"]}
+                if self.fixed is not None
+                else None
+            )
+        return data
+
+
+def render_json(records: list[Record], with_fixed: bool) -> str:
+    return json.dumps([r.to_dict(with_fixed) for r in records], indent=2) + "\n"
+
+
+def render_text(records: list[Record], with_fixed: bool) -> str:
+    lines: list[str] = []
+    for r in records:
+        where = f"{r.filename}:{r.row}:{r.column}: " if r.row is not None else f"{r.filename}: "
+        code = f"{r.code} " if r.code else ""
+        subject = r.function or "(module level)"
+        lines.append(f"{where}{code}{subject}: {r.status}: {r.outcome['message']}")
+        if with_fixed and r.fixed is not None:
+            lines.append(f"    after fix: {r.fixed['status']}: {r.fixed['message']}")
+    lines.append(summary(records, with_fixed))
+    return "\n".join(lines) + "\n"
+
+
+def summary(records: list[Record], with_fixed: bool) -> str:
+    if not records:
+        return "Nothing to verify."
+    counts = Counter(r.status for r in records)
+    text = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    line = f"Verified {len(records)} finding{'s' if len(records) != 1 else ''}: {text}."
+    if with_fixed:
+        fixed = Counter(r.fixed["status"] for r in records if r.fixed is not None)
+        line += " After fixes: " + (", ".join(f"{fixed[s]} {s}" for s in STATUSES if fixed[s]) or "nothing") + "."
+    return line

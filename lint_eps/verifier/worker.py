@@ -1,0 +1,149 @@
+"""The worker process: import the framework, then the user's module, then verify each target in turn.
+
+Run as `python -m lint_eps.verifier.worker JOB.json FD`. Messages go to file descriptor FD as JSON lines, so
+whatever the user's code prints (to stdout/stderr, which the parent captures) cannot be mistaken for a result:
+
+    {"event": "framework"}                    the framework imported
+    {"event": "module", "ok": true}           the user's module imported (or "status"/"message" when not)
+    {"event": "start", "index": i}            verifying target i (the parent's time limit starts)
+    {"event": "result", "index": i, "status": ..., "message": ..., "counterexample": ...}
+    {"event": "done"}
+
+The parent enforces time limits by killing the whole process group; the address-space limit is set here,
+before anything large is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from typing import Any, TextIO
+
+MISSING_FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX", "jaxlib": "JAX", "flax": "JAX", "tensorflow": "TensorFlow", "keras": "Keras"}
+
+
+def _send(channel: TextIO, **message: Any) -> None:
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
+
+
+def _limit_memory(limit: int) -> None:
+    if limit <= 0:
+        return
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still applies
+        pass
+
+
+def _import_module(job: dict[str, Any]) -> Any:
+    for folder in reversed(job["sys_path"]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    name = job["module_name"]
+    parent = name.rpartition(".")[0]
+    if parent:
+        importlib.import_module(parent)  # so that relative imports in the module resolve
+    spec = importlib.util.spec_from_file_location(name, job["module_file"])
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {job['module_file']}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _missing_framework(exc: BaseException) -> str | None:
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        root = exc.name.split(".")[0]
+        if root in MISSING_FRAMEWORKS:
+            return f"{MISSING_FRAMEWORKS[root]} adapter: `{root}` is not installed, so the module cannot be imported"
+    return None
+
+
+def verify_target(adapter: Any, module: Any, target: dict[str, Any]) -> dict[str, Any]:
+    from . import checks
+
+    kind = target["kind"]
+    obj = getattr(module, target["attr"], None)
+    if obj is None:
+        return checks.result("error", f"`{target['attr']}` is not defined after importing the module")
+    if kind == "factory":
+        factory = obj
+        try:
+            import inspect
+
+            required = [p.name for p in inspect.signature(factory).parameters.values() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        except (TypeError, ValueError):
+            required = []
+        if required:
+            names = ", ".join(f"`{n}`" for n in required)
+            return checks.result("skipped", f"`{target['inner']}` is nested in `{target['attr']}`, which needs {names} to build it; name a module-level function")
+        obj = factory()
+        if not callable(obj) or isinstance(obj, type):
+            return checks.result("skipped", f"`{target['attr']}()` returned {type(obj).__name__}, not the nested function `{target['inner']}`")
+        kind = "function"
+    if isinstance(obj, type):
+        class_kind = checks.keras_class_kind(obj)
+        if class_kind is None:
+            where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
+            return checks.result("skipped", f"{where} is not a Keras Metric or Loss subclass, so there is nothing to call it on")
+        subject = checks.subject_for_class(obj, class_kind)
+    elif callable(obj):
+        subject = checks.subject_for_function(obj, target.get("role"))
+    else:
+        return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
+    if isinstance(subject, dict):
+        return subject
+    return checks.verify(adapter, subject)
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[1], encoding="utf-8") as handle:
+        job = json.load(handle)
+    channel = os.fdopen(int(argv[2]), "w", buffering=1, encoding="utf-8")
+    _limit_memory(int(job.get("memory_limit", 0)))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import checks
+
+    try:
+        adapter = checks.ADAPTERS[job["framework"]]()
+    except BaseException as exc:  # noqa: BLE001 - anything here is reported, never raised
+        reason = _missing_framework(exc)
+        _send(channel, event="module", ok=False, status="skipped" if reason else "error", message=reason or f"importing {job['framework']} failed: {checks.describe(exc)}")
+        return 0
+    _send(channel, event="framework")
+    try:
+        module = _import_module(job)
+    except SystemExit as exc:
+        _send(channel, event="module", ok=False, status="error", message=f"importing the module called sys.exit({exc.code!r})")
+        return 0
+    except BaseException as exc:  # noqa: BLE001
+        reason = _missing_framework(exc)
+        message = reason or f"cannot import the module: {checks.describe(exc)}"
+        _send(channel, event="module", ok=False, status="skipped" if reason else "error", message=message)
+        return 0
+    _send(channel, event="module", ok=True)
+    for index, target in enumerate(job["targets"]):
+        _send(channel, event="start", index=index)
+        try:
+            outcome = verify_target(adapter, module, target)
+        except SystemExit as exc:
+            outcome = checks.result("error", f"the function called sys.exit({exc.code!r})")
+        except BaseException as exc:  # noqa: BLE001 - the user's code raised while being set up
+            outcome = checks.result("error", checks.describe(exc))
+        _send(channel, event="result", index=index, **outcome)
+    _send(channel, event="done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

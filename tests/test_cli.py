@@ -1,0 +1,163 @@
+"""The command line as users drive it: exit codes, selection, output formats, noqa, rule docs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import CLEAN, TF_LOSS, run_cli, write
+
+
+def test_findings_exit_1_with_location_source_and_caret(project: Path) -> None:
+    write(project, "losses.py", TF_LOSS)
+    result = run_cli(["losses.py"], project)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("losses.py:6:37: EPS202 [*] `log(sigmoid(x))`")
+    assert "tf.math.log_sigmoid(logits)" in lines[0]
+    assert lines[1] == "6 |     return -tf.reduce_mean(y_true * tf.math.log(probs) + (1.0 - y_true) * tf.math.log(1.0 - tf.sigmoid(logits)))"
+    assert lines[2] == "  |                                     " + "^" * len("tf.math.log(probs)")
+    assert "Found 2 errors." in result.stdout
+    assert "[*] 2 fixable with the `--fix` option." in result.stdout
+    assert result.stderr == ""
+
+
+def test_default_path_is_current_folder_and_clean_exits_0(project: Path) -> None:
+    write(project, "pkg/clean.py", CLEAN)
+    result = run_cli([], project)
+    assert result.returncode == 0
+    assert "All checks passed!" in result.stdout
+
+
+def test_exit_zero_forces_success(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    result = cli(["--exit-zero", "losses.py"], project)
+    assert result.exit_code == 0
+    assert "EPS202" in result.output
+
+
+def test_missing_path_is_a_usage_error(project: Path) -> None:
+    result = run_cli(["no_such_dir"], project)
+    assert result.returncode == 2
+    assert "path does not exist: no_such_dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_rule_code_is_a_usage_error(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    for option in ("--select", "--ignore", "--extend-select"):
+        result = cli([option, "EPS999", "losses.py"], project)
+        assert result.exit_code == 2, option
+        assert "unknown rule selector 'EPS999'" in result.output
+
+
+def test_select_and_ignore_take_prefixes(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    assert cli(["--select", "EPS2", "losses.py"], project).exit_code == 1
+    assert cli(["--select", "EPS20", "--ignore", "EPS202", "losses.py"], project).exit_code == 0
+    assert cli(["--ignore", "EPS2", "losses.py"], project).exit_code == 0
+    result = cli(["--ignore", "EPS2", "--extend-select", "EPS202", "--output-format", "json", "losses.py"], project)
+    # --ignore wins over --extend-select, as in ruff
+    assert json.loads(result.output) == []
+
+
+def test_noqa_specific_list_and_bare(project: Path, cli) -> None:
+    write(
+        project,
+        "m.py",
+        """\
+        import torch
+        a = torch.log(torch.sigmoid(x))  # noqa: EPS202
+        b = torch.log(torch.sigmoid(x))  # noqa: EPS101, EPS202
+        c = torch.log(torch.sigmoid(x))  # noqa
+        d = torch.log(torch.sigmoid(x))  # NOQA:EPS202
+        e = torch.log(torch.sigmoid(x))  # noqa: EPS201
+        f = "# noqa"; g = torch.log(torch.sigmoid(x))
+        """,
+    )
+    data = json.loads(cli(["--output-format", "json", "m.py"], project).output)
+    assert [d["location"]["row"] for d in data] == [6, 7]
+
+
+def test_json_output_has_ruff_shape(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    result = cli(["--output-format", "json", "losses.py"], project)
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert len(data) == 2
+    first = data[0]
+    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+    assert first["code"] == "EPS202"
+    assert first["filename"] == "losses.py"
+    assert first["location"] == {"row": 6, "column": 37}
+    assert first["end_location"] == {"row": 6, "column": 55}
+    assert first["noqa_row"] == 6
+    assert first["url"].endswith("EPS202.md")
+    assert first["fix"]["applicability"] == "safe"
+    assert first["fix"]["edits"] == [
+        {"content": "tf.math.log_sigmoid(logits)", "location": {"row": 6, "column": 37}, "end_location": {"row": 6, "column": 55}}
+    ]
+
+
+def test_sarif_output_for_code_scanning(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    result = cli(["--output-format", "sarif", "losses.py"], project)
+    assert result.exit_code == 1
+    sarif = json.loads(result.output)
+    assert sarif["version"] == "2.1.0"
+    assert sarif["$schema"].endswith("sarif-2.1.0.json")
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    ids = [r["id"] for r in rules]
+    assert "EPS202" in ids and ids == sorted(ids)
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["help"]["text"] and rule["helpUri"]
+    result0 = run["results"][0]
+    assert result0["ruleId"] == "EPS202"
+    assert rules[result0["ruleIndex"]]["id"] == "EPS202"
+    region = result0["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 6, "startColumn": 37, "endLine": 6, "endColumn": 55}
+    assert result0["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "losses.py"
+
+
+def test_github_annotations(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    lines = cli(["--output-format", "github", "losses.py"], project).output.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("::error title=lint-eps (EPS202),file=losses.py,line=6,col=37,endLine=6,endColumn=55::EPS202 `log(sigmoid(x))`")
+
+
+def test_statistics_counts_per_code(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    write(project, "other.py", "import torch\nv = torch.log(torch.softmax(s, 1))\n")
+    result = cli(["--statistics", "."], project)
+    assert result.exit_code == 1
+    assert result.output == "3\tEPS202\t[*] log-of-activation\n"
+
+
+def test_rule_docs_and_rule_list(project: Path, cli) -> None:
+    docs = cli(["rule", "EPS202"], project)
+    assert docs.exit_code == 0
+    for section in ("# log-of-activation (EPS202)", "## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+        assert section in docs.output
+    unknown = cli(["rule", "EPS999"], project)
+    assert unknown.exit_code == 2 and "unknown rule code" in unknown.output
+    listing = cli(["rules"], project)
+    assert listing.exit_code == 0
+    row = next(line for line in listing.output.splitlines() if line.startswith("EPS202"))
+    assert row.split()[:4] == ["EPS202", "log-of-activation", "on", "sometimes"]
+    as_json = json.loads(cli(["rules", "--output-format", "json"], project).output)
+    assert {"code": "EPS001", "name": "invalid-syntax"}.items() <= as_json[0].items()
+
+
+def test_python_dash_m_and_version(project: Path) -> None:
+    result = run_cli(["--version"], project)
+    assert result.returncode == 0 and result.stdout.startswith("lint-eps, version ")
+
+
+def test_color_only_when_forced_or_on_a_tty(project: Path) -> None:
+    write(project, "losses.py", TF_LOSS)
+    plain = run_cli(["losses.py"], project)
+    assert "\x1b[" not in plain.stdout
+    colored = run_cli(["losses.py"], project, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert "\x1b[" in colored.stdout

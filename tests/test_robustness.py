@@ -1,0 +1,100 @@
+"""Pathological inputs: each is reported cleanly (a finding or a warning), never a traceback, and every other
+file is still linted."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import TF_LOSS, run_cli, write
+from lint_eps import lint_source
+from lint_eps.rules.log_activation import LogOfActivation
+
+
+def _json(result) -> list[dict]:
+    return json.loads(result.stdout)
+
+
+def test_bad_files_are_findings_and_good_files_still_linted(project: Path) -> None:
+    write(project, "good.py", TF_LOSS)
+    (project / "syntax.py").write_text("def dice(y_true, y_pred:\n    pass\n")
+    (project / "nul.py").write_bytes(b"x = 1\n\x00y = 2\n")
+    (project / "latin_no_cookie.py").write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    (project / "latin_cookie.py").write_bytes('# -*- coding: latin-1 -*-\nname = "caf\xe9"\n'.encode("latin-1"))
+    (project / "bad_cookie.py").write_bytes(b"# -*- coding: klingon -*-\nx = 1\n")
+    (project / "empty.py").write_bytes(b"")
+    (project / "bom.py").write_bytes(b"\xef\xbb\xbfimport torch\nv = torch.log(torch.sigmoid(z))\n")
+    result = run_cli(["--output-format", "json", "--no-cache", "."], project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    found = {(d["filename"], d["code"], d["location"]["row"], d["location"]["column"]): d["message"] for d in _json(result)}
+    assert found[("syntax.py", "EPS001", 1, 9)] == "invalid syntax: '(' was never closed"
+    assert found[("nul.py", "EPS001", 2, 1)] == "source contains a NUL byte (binary file?)"
+    assert found[("latin_no_cookie.py", "EPS001", 1, 12)] == "cannot decode byte 0xe9 as utf-8 (add a coding cookie or convert the file)"
+    assert found[("bad_cookie.py", "EPS001", 1, 1)] == "bad encoding declaration: unknown encoding: klingon"
+    assert ("bom.py", "EPS202", 2, 5) in found
+    assert sum(1 for key in found if key[0] == "good.py") == 2
+    assert not any(key[0] in ("latin_cookie.py", "empty.py") for key in found)
+
+
+def test_fix_keeps_a_utf8_bom(project: Path) -> None:
+    path = project / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbfimport torch\nv = torch.log(torch.sigmoid(z))\n")
+    assert run_cli(["--fix", "bom.py"], project).returncode == 0
+    assert path.read_bytes() == b"\xef\xbb\xbfimport torch\nv = torch.nn.functional.logsigmoid(z)\n"
+
+
+def test_deeply_nested_expression_is_linted_not_crashed(project: Path) -> None:
+    depth = 2000
+    write(project, "deep.py", "import torch\nx = " + "(" * depth + "torch.log(torch.sigmoid(z))" + ")" * depth + "\n")
+    write(project, "unary.py", "import torch\nx = " + "-" * depth + "torch.log(torch.sigmoid(z))\n")
+    result = run_cli(["--output-format", "json", "--no-cache", "."], project)
+    assert result.returncode == 1, result.stderr
+    assert sorted((d["filename"], d["code"], d["location"]["column"]) for d in _json(result)) == [
+        ("deep.py", "EPS202", depth + 5),
+        ("unary.py", "EPS202", depth + 5),
+    ]
+
+
+def test_unreadable_file_is_reported_and_others_linted(project: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    write(project, "locked.py", TF_LOSS)
+    write(project, "open.py", TF_LOSS)
+    real_open = builtins.open
+
+    def guarded_open(file, mode="r", *args, **kwargs):  # the OS refusing one file, as for mode 000 as non-root
+        if str(file).endswith("locked.py") and "b" in mode:
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    result = cli(["--output-format", "json", "--no-cache", "--jobs", "1", "."], project)
+    data = json.loads(result.output)
+    assert ("locked.py", "EPS003", "cannot read file: Permission denied") in {(d["filename"], d["code"], d["message"]) for d in data}
+    assert sum(1 for d in data if d["filename"] == "open.py") == 2
+
+
+def test_rule_crash_is_reported_with_file_and_rule_and_run_continues(project: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    write(project, "a.py", TF_LOSS)
+    write(project, "b.py", "x = 1\n")
+
+    def boom(self, node):
+        raise KeyError("simulated bug")
+
+    monkeypatch.setattr(LogOfActivation, "visit_Call", boom)
+    result = cli(["--output-format", "json", "--no-cache", "--jobs", "1", "."], project)
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    assert [(d["filename"], d["code"]) for d in data] == [("a.py", "EPS002")]
+    assert "internal error in rule EPS202 (log-of-activation): KeyError: 'simulated bug'" in data[0]["message"]
+
+
+def test_lint_source_api_on_odd_text() -> None:
+    assert lint_source("", "empty.py") == []
+    assert lint_source("\n\n\t\n", "blank.py") == []
+    crlf = lint_source("import torch\r\nv = torch.log(torch.sigmoid(z))\r\n", "crlf.py")
+    assert [(d.code, d.location.row, d.location.column) for d in crlf] == [("EPS202", 2, 5)]
+    tabs = lint_source("import torch\nif True:\n\tv = torch.log(torch.sigmoid(z))\n", "tabs.py")
+    assert [(d.code, d.location.row, d.location.column) for d in tabs] == [("EPS202", 3, 6)]

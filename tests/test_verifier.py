@@ -1,0 +1,362 @@
+"""`lint-eps verify`: real functions of every kind run in worker processes on edge-case tensors.
+
+Each module-scoped fixture runs the CLI once over several functions of a module, so that TensorFlow starts once
+per module rather than once per test. Expected failures were derived by hand from the fixture code (see the
+comments there) and then checked against the run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lint_eps.verifier.targets import FindingResolver, resolve_spec, TargetError
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = "tests/fixtures/verify"
+HAS_TF = importlib.util.find_spec("tensorflow") is not None
+needs_tf = pytest.mark.skipif(not HAS_TF, reason="tensorflow is not installed (pip install 'lint-eps[verify]')")
+needs_numpy = pytest.mark.skipif(importlib.util.find_spec("numpy") is None, reason="numpy is not installed (pip install 'lint-eps[verify]')")
+
+
+def verify(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lint_eps", "verify", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=600,
+    )
+
+
+def by_function(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["function"].split("::", 1)[1]: r for r in records}
+
+
+def spec(module: str, *names: str) -> list[str]:
+    return [f"{FIXTURES}/{module}::{name}" for name in names]
+
+
+NOT_REPRODUCED_TF = "float32, float64, float16, bfloat16; shapes (1,), (1, 4), (8,), (8, 4)"
+
+
+# -- TensorFlow / Keras ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tf_run() -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    if not HAS_TF:
+        pytest.skip("tensorflow is not installed (pip install 'lint-eps[verify]')")
+    losses = spec(
+        "tf_losses.py",
+        "focal_loss",
+        "focal_loss_clipped",
+        "bce_tf_sigmoid",
+        "bce_keras_sigmoid",
+        "ClippedBCE",
+        "LogitBCE",
+        "scaled_loss",
+    )
+    metrics = spec("tf_metrics.py", "dice_coef", "dice_coef_smooth", "BinaryPrecision", "SafeBinaryPrecision", "ThresholdedRecall")
+    result = verify("--output-format", "json", *losses, *metrics)
+    return result, by_function(json.loads(result.stdout))
+
+
+@needs_tf
+def test_tf_run_exit_code_and_shape(tf_run):
+    result, records = tf_run
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    record = records["focal_loss"]
+    assert set(record) == {"code", "filename", "location", "function", "status", "counterexample", "message"}
+    assert record["code"] is None  # named explicitly, not a lint finding
+    assert record["filename"] == f"{FIXTURES}/tf_losses.py"
+    assert record["location"] == {"row": 16, "column": 1}
+    assert record["function"] == f"{FIXTURES}/tf_losses.py::focal_loss"
+
+
+@needs_tf
+def test_plain_loss_nan_at_zero_probability(tf_run):
+    record = tf_run[1]["focal_loss"]
+    assert record["status"] == "confirmed"
+    # y_true = 0, y_pred = 0: -0 * (1 - 0)**2 * log(0) = 0 * inf = NaN, and so is its gradient.
+    assert record["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "y_pred": {"shape": [1], "values": "0"}},
+        "failure": "nan output; nan gradient wrt y_pred",
+    }
+    assert record["message"] == "nan output; nan gradient wrt y_pred with y_true = zeros (1,), y_pred = 0 (1,) in float32"
+
+
+@needs_tf
+def test_guarded_plain_loss_not_reproduced(tf_run):
+    record = tf_run[1]["focal_loss_clipped"]
+    assert record["status"] == "not-reproduced"
+    assert record["counterexample"] is None
+    assert record["message"] == (
+        f"finite output on 312 cases ({NOT_REPRODUCED_TF}); gradient wrt y_pred finite; "
+        "precision floor not checked: not a binary cross-entropy"
+    )
+
+
+@needs_tf
+def test_precision_floor_of_tf_sigmoid_through_keras_bce(tf_run):
+    record = tf_run[1]["bce_tf_sigmoid"]
+    assert record["status"] == "confirmed"
+    # keras clips probabilities to [1e-7, 1 - 1e-7]: the loss stops at -log(1 - 1.19e-7); float32 rounding of
+    # sigmoid(15) already puts it 2.6% off.
+    assert record["counterexample"]["failure"] == "loss floor 1.19e-07 from a = 15"
+    assert record["counterexample"]["dtype"] == "float32"
+    assert record["counterexample"]["inputs"]["logits"]["values"] == "+/-a where y_true is 1/0, a = 0..40"
+
+
+@needs_tf
+def test_keras_sigmoid_activation_has_no_floor(tf_run):
+    # The same loss with a Keras activation: Keras 3 on TensorFlow reads the activation's logits.
+    record = tf_run[1]["bce_keras_sigmoid"]
+    assert record["status"] == "not-reproduced"
+    assert record["message"] == f"finite output on 260 cases ({NOT_REPRODUCED_TF}); gradient wrt logits finite; no precision floor for a = 0..40"
+
+
+@needs_tf
+def test_loss_subclass_floor_and_logit_twin(tf_run):
+    clipped = tf_run[1]["ClippedBCE"]
+    assert clipped["status"] == "confirmed"
+    assert clipped["counterexample"]["failure"] == "loss floor 1.19e-07 from a = 15"
+    assert clipped["counterexample"]["inputs"]["y_pred"] == {"shape": [1, 4], "values": "tf.sigmoid(+/-a) where y_true is 1/0, a = 0..40"}
+    assert clipped["message"].endswith("; the same with keras.activations.sigmoid outputs")
+    twin = tf_run[1]["LogitBCE"]
+    assert twin["status"] == "not-reproduced"
+    assert twin["message"] == f"finite output on 260 cases ({NOT_REPRODUCED_TF}); gradient wrt logits finite; no precision floor for a = 0..40"
+
+
+@needs_tf
+def test_unfillable_parameter_skipped(tf_run):
+    record = tf_run[1]["scaled_loss"]
+    assert record["status"] == "skipped"
+    assert record["message"] == "cannot fill parameter `scale`: no default, and not a label, prediction or count"
+
+
+@needs_tf
+def test_metric_function_and_smoothed_twin(tf_run):
+    dice = tf_run[1]["dice_coef"]
+    assert dice["status"] == "confirmed"
+    assert dice["counterexample"]["failure"] == "nan output; nan gradient wrt y_pred"
+    assert dice["counterexample"]["inputs"] == {"y_true": {"shape": [1], "values": "zeros"}, "y_pred": {"shape": [1], "values": "0"}}
+    smooth = tf_run[1]["dice_coef_smooth"]
+    assert smooth["status"] == "not-reproduced"
+    assert smooth["message"] == f"finite output on 312 cases ({NOT_REPRODUCED_TF}); gradient wrt y_pred finite"
+
+
+@needs_tf
+def test_metric_subclass_with_state(tf_run):
+    record = tf_run[1]["BinaryPrecision"]
+    assert record["status"] == "confirmed"
+    # tp / (tp + fp) on fresh variables: 0 / 0.
+    assert record["counterexample"] == {"dtype": "float32", "inputs": {}, "failure": "nan result before any update"}
+    twin = tf_run[1]["SafeBinaryPrecision"]
+    assert twin["status"] == "not-reproduced"
+    assert twin["message"] == f"finite result on 312 cases ({NOT_REPRODUCED_TF})"
+
+
+@needs_tf
+def test_metric_subclass_needing_arguments_skipped(tf_run):
+    record = tf_run[1]["ThresholdedRecall"]
+    assert record["status"] == "skipped"
+    assert record["message"] == (
+        "cannot instantiate `ThresholdedRecall()` without arguments "
+        "(TypeError: ThresholdedRecall.__init__() missing 1 required positional argument: 'threshold')"
+    )
+
+
+@needs_tf
+def test_eps202_findings_confirmed_and_fix_removes_them():
+    """Through the linter: EPS202 flags log(sigmoid(logits)); logits of +1e2 make the loss inf, and the fixed
+    source (log_sigmoid) is finite on the same inputs."""
+    result = verify("--select", "EPS202", "--fixed", "--output-format", "json", f"{FIXTURES}/tf_losses.py")
+    assert result.returncode == 0, result.stderr  # with --fixed, the exit code follows the fixed source
+    records = json.loads(result.stdout)
+    assert [(r["code"], r["location"]["row"], r["location"]["column"]) for r in records] == [("EPS202", 9, 37), ("EPS202", 9, 88)]
+    for record in records:
+        assert record["function"] == f"{FIXTURES}/tf_losses.py::bce_from_logits"
+        assert record["status"] == "confirmed"
+        # y_true = 0, logits = +1e2: sigmoid rounds to 1, log(1 - 1) = -inf; its gradient is inf * 0 = NaN.
+        assert record["counterexample"] == {
+            "dtype": "float32",
+            "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "+1e2"}},
+            "failure": "inf output; nan gradient wrt logits",
+        }
+        assert record["fixed"]["status"] == "not-reproduced"
+        assert record["fixed"]["message"] == f"finite output on 260 cases ({NOT_REPRODUCED_TF}); gradient wrt logits finite; no precision floor for a = 0..40"
+
+
+# -- NumPy, missing frameworks, broken modules ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def numpy_run() -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    if importlib.util.find_spec("numpy") is None:
+        pytest.skip("numpy is not installed (pip install 'lint-eps[verify]')")
+    names = spec("np_metrics.py", "precision_score", "precision_score_safe", "f1_from_counts", "log_loss", "log_loss_float64", "make_ratio_loss.ratio_loss")
+    result = verify("--output-format", "json", *names, *spec("broken_import.py", "accuracy"), *spec("torch_loss.py", "soft_dice_loss"))
+    return result, by_function(json.loads(result.stdout))
+
+
+@needs_numpy
+def test_numpy_metric_and_guarded_twin(numpy_run):
+    result, records = numpy_run
+    assert result.returncode == 1
+    record = records["precision_score"]
+    assert record["status"] == "confirmed"
+    # No predicted positives: tp + fp = 0, and 0 / 0 is NaN.
+    assert record["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "y_pred": {"shape": [1], "values": "0"}},
+        "failure": "nan output",
+    }
+    twin = records["precision_score_safe"]
+    assert twin["status"] == "not-reproduced"
+    assert twin["message"] == "finite output on 234 cases (float32, float64, float16; shapes (1,), (1, 4), (8,), (8, 4)); gradient not checked: NumPy has no autodiff"
+
+
+@needs_numpy
+def test_count_parameters_are_filled_with_zero(numpy_run):
+    record = numpy_run[1]["f1_from_counts"]
+    assert record["status"] == "confirmed"
+    assert record["message"] == "nan output with tp = 0 (scalar), fp = 0 (scalar), fn = 0 (scalar) in float32"
+
+
+@needs_numpy
+def test_numpy_log_loss_clip_too_small_for_float32(numpy_run):
+    # clip(1, 1e-15, 1 - 1e-15) is 1 in float32, so log(1 - p) = -inf for a wrong-label prediction of 1.
+    record = numpy_run[1]["log_loss"]
+    assert record["status"] == "confirmed"
+    assert record["counterexample"]["failure"] == "inf output"
+    assert record["counterexample"]["inputs"] == {"y_true": {"shape": [1], "values": "zeros"}, "y_pred": {"shape": [1], "values": "1"}}
+    # Computing in float64 removes the inf, but float32 probabilities still floor the loss near 1e-15.
+    floored = numpy_run[1]["log_loss_float64"]
+    assert floored["status"] == "confirmed"
+    assert floored["counterexample"]["failure"] == "loss floor 9.99e-16 from a = 15"
+
+
+@needs_numpy
+def test_nested_function_built_by_its_factory(numpy_run):
+    record = numpy_run[1]["make_ratio_loss.<locals>.ratio_loss"]
+    assert record["status"] == "confirmed"
+    assert record["counterexample"]["failure"] == "nan output"  # 0 / (0 + 0.0)
+
+
+@needs_numpy
+def test_import_failure_reported_for_the_function(numpy_run):
+    record = numpy_run[1]["accuracy"]
+    assert record["status"] == "error"
+    assert record["message"] == "cannot import the module: ModuleNotFoundError: No module named 'lint_eps_fixture_package_that_does_not_exist'"
+
+
+@needs_numpy
+def test_torch_adapter(numpy_run):
+    record = numpy_run[1]["soft_dice_loss"]
+    if importlib.util.find_spec("torch") is None:
+        assert record["status"] == "skipped"
+        assert record["message"] == "PyTorch adapter: `torch` is not installed (pip install torch)"
+    else:  # 0 / 0 with all-zero targets and predictions
+        assert record["status"] == "confirmed"
+        assert record["counterexample"]["failure"].startswith("nan output")
+
+
+@needs_numpy
+def test_hang_exit_kill_and_allocation_are_contained():
+    names = spec("misbehaving.py", "hanging_loss", "exiting_metric", "killing_loss", "hoarding_loss", "chatty_mae")
+    result = verify("--timeout", "3", "--memory-limit", "2048", *names)
+    assert result.returncode == 0  # nothing confirmed
+    assert "Traceback" not in result.stderr
+    # What the user's code prints stays in the worker.
+    assert "importing misbehaving.py" not in result.stdout + result.stderr
+    assert "mean absolute error" not in result.stdout + result.stderr
+    path = f"{FIXTURES}/misbehaving.py"
+    assert result.stdout.splitlines() == [
+        f"{path}:12:1: {path}::hanging_loss: timeout: did not finish within 3 s",
+        f"{path}:17:1: {path}::exiting_metric: error: the function called sys.exit(3)",
+        f"{path}:21:1: {path}::killing_loss: error: the worker process was killed by SIGKILL while running this function",
+        f"{path}:25:1: {path}::hoarding_loss: error: MemoryError: Unable to allocate 256. MiB for an array with shape (268435456,) and data type uint8",
+        f"{path}:31:1: {path}::chatty_mae: not-reproduced: finite output on 234 cases (float32, float64, float16; shapes (1,), (1, 4), (8,), (8, 4)); "
+        "gradient not checked: NumPy has no autodiff; precision floor not checked: not a binary cross-entropy",
+        "Verified 5 findings: 1 not-reproduced, 3 error, 1 timeout.",
+    ]
+
+
+# -- usage and target resolution (no worker) ---------------------------------------------------------------
+def test_usage_errors_exit_2_without_traceback():
+    missing = verify(f"{FIXTURES}/no_such_file.py")
+    assert missing.returncode == 2
+    assert missing.stderr == f"lint-eps: error: path does not exist: {FIXTURES}/no_such_file.py\n"
+    unknown = verify(f"{FIXTURES}/np_metrics.py::recall_score")
+    assert unknown.returncode == 2
+    assert unknown.stderr == f"lint-eps: error: no function or class `recall_score` in {FIXTURES}/np_metrics.py\n"
+    bad_timeout = verify("--timeout", "0", f"{FIXTURES}/np_metrics.py::log_loss")
+    assert bad_timeout.returncode == 2
+    assert "Traceback" not in missing.stderr + unknown.stderr + bad_timeout.stderr
+
+
+def test_nothing_to_verify(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n", encoding="utf-8")
+    (tmp_path / "clean.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    result = verify(str(tmp_path))
+    assert result.returncode == 0
+    assert result.stdout == "Nothing to verify.\n"
+
+
+def test_findings_map_to_the_enclosing_callable(tmp_path: Path):
+    source = tmp_path / "model.py"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            import keras
+            import numpy as np
+
+            SCALE = np.log(2.0)
+
+
+            class Precision(keras.metrics.Metric):
+                def result(self):
+                    return self.tp / (self.tp + self.fp)
+
+
+            def make_loss(eps=0.0):
+                def loss(y_true, y_pred):
+                    return np.mean(y_true / (y_pred + eps))
+
+                return loss
+
+
+            async def evaluate(y_true, y_pred):
+                return y_true / y_pred
+            """
+        ),
+        encoding="utf-8",
+    )
+    resolver = FindingResolver()
+    module_level = resolver.resolve(str(source), 4, 9)
+    assert (module_level.function, module_level.skip) == (None, "not inside a function or class")
+    method = resolver.resolve(str(source), 9, 16)
+    assert (method.function, method.kind, method.method, method.framework) == (f"{source}::Precision", "class", "result", "tensorflow")
+    nested = resolver.resolve(str(source), 14, 16)
+    assert (nested.function, nested.kind, nested.attr, nested.inner, nested.role) == (f"{source}::make_loss.<locals>.loss", "factory", "make_loss", "loss", "loss")
+    coroutine = resolver.resolve(str(source), 20, 12)
+    assert coroutine.skip == "`evaluate` is an async function"
+    assert resolve_spec(str(source), "Precision.result").function == f"{source}::Precision"
+    assert resolve_spec(str(source), "make_loss.loss").kind == "factory"
+    with pytest.raises(TargetError, match="no function or class `Recall`"):
+        resolve_spec(str(source), "Recall")
+
+
+def test_static_linter_does_not_import_the_verifier_or_frameworks():
+    code = "import sys, lint_eps.cli, lint_eps.runner; print(sorted(m for m in ('tensorflow', 'numpy', 'lint_eps.verifier') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
