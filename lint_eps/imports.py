@@ -187,17 +187,17 @@ def _top_level_statements(body: Iterable[cst.CSTNode]) -> Iterator[cst.CSTNode]:
         if isinstance(statement, cst.SimpleStatementLine):
             yield statement
         elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.TryStar)):
-            yield from _top_level_statements(_blocks_of(statement))
+            yield from _top_level_statements(blocks_of(statement))
 
 
-def _blocks_of(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def blocks_of(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
     body = getattr(statement, "body", None)
     if isinstance(body, cst.IndentedBlock):
         yield from body.body
     orelse = getattr(statement, "orelse", None)
     while orelse is not None:
         if isinstance(orelse, cst.If):
-            yield from _blocks_of(orelse)
+            yield from blocks_of(orelse)
             break
         if isinstance(orelse.body, cst.IndentedBlock):
             yield from orelse.body.body

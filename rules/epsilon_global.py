@@ -8,7 +8,7 @@ import os
 import libcst as cst
 
 from lint_eps.context import FileContext
-from lint_eps.imports import _blocks_of
+from lint_eps.imports import blocks_of
 from lint_eps.nodes import arg, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
 
@@ -247,7 +247,7 @@ def _defines_anything(statements) -> bool:
     for statement in statements:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             return True
-        if isinstance(statement, (cst.If, cst.Try, cst.TryStar, cst.With)) and _defines_anything(_blocks_of(statement)):
+        if isinstance(statement, (cst.If, cst.Try, cst.TryStar, cst.With)) and _defines_anything(blocks_of(statement)):
             return True
     return False
 

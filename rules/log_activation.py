@@ -160,6 +160,11 @@ class LogOfActivation(Rule):
     ]
 
     # -- matching -------------------------------------------------------------------------------------
+    def is_log_of_activation(self, node: cst.Call) -> bool:
+        """Whether `node` is this rule's pattern (other log rules stay silent on it: one mistake, one finding)."""
+        operand = self._log_operand(node)
+        return operand is not None and self._activation_of(operand) is not None
+
     def visit_Call(self, node: cst.Call) -> None:
         operand = self._log_operand(node)
         if operand is None:

@@ -315,10 +315,8 @@ class LogOfProbability(Rule):
             return
         if logit_transform(node, self.context) is not None:
             return  # EPS203
-        if not log.complement:
-            operand = self._eps202._log_operand(node)
-            if operand is not None and self._eps202._activation_of(operand) is not None:
-                return  # EPS202
+        if not log.complement and self._eps202.is_log_of_activation(node):
+            return  # EPS202
         if any(compares_operand(condition, [log.operand], self.context) for condition in self._selects):
             return  # where(p > 0, log(p), 0): forward-safe; the gradient is EPS103's
         self._check(log)

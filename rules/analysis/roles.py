@@ -39,8 +39,11 @@ from ..tables.roles import (
 @dataclass(frozen=True)
 class Role:
     kind: str  # "metric" | "loss" | "training"
-    reason: str  # for messages: "function name `dice_coef`", "method of a keras.losses.Loss subclass"
+    # For messages, read after "in": "metric `dice_coef` (by its name)", "`call` of a Keras Loss subclass".
+    reason: str
     differentiable: bool  # its values are differentiated (loss and training code)
+    # What decided the role: "class" | "gradients" | "compile" | "name" | "signature".
+    source: str = "name"
 
     @property
     def is_metric(self) -> bool:
@@ -125,28 +128,28 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
         bases = _class_bases(context, scope)
         class_name = scope.class_node.name.value
         if any(b in KERAS_LOSS_BASES for b in bases) and name in LOSS_METHODS:
-            return Role("loss", f"`{name}` of a Keras Loss subclass", True)
+            return Role("loss", f"`{name}` of a Keras Loss subclass", True, "class")
         if any(b in KERAS_METRIC_BASES for b in bases) and name in METRIC_METHODS:
-            return Role("metric", f"`{name}` of a Keras Metric subclass", differentiable)
+            return Role("metric", f"`{name}` of a Keras Metric subclass", differentiable, "class")
         if any(b in TORCHMETRICS_BASES for b in bases) and name in METRIC_METHODS:
-            return Role("metric", f"`{name}` of a torchmetrics Metric subclass", differentiable)
+            return Role("metric", f"`{name}` of a torchmetrics Metric subclass", differentiable, "class")
         if name in LOSS_METHODS and class_name.endswith("Loss") and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
-            return Role("loss", f"`{name}` of the loss module `{class_name}`", True)
+            return Role("loss", f"`{name}` of the loss module `{class_name}`", True, "class")
     if differentiable or _name_regex(TRAINING_NAME_PATTERNS).search(name.lower()):
-        return Role("training", f"`{name}` computes gradients" if differentiable else f"training function `{name}`", True)
+        return Role("training", f"training code `{name}` (it computes gradients)" if differentiable else f"training step `{name}`", True, "gradients")
     compiled = _compiled_names(context).get(name)
     if compiled == "loss":
-        return Role("loss", f"`{name}` is passed as loss= to compile", True)
+        return Role("loss", f"`{name}`, the loss passed to compile", True, "compile")
     if compiled == "metric":
-        return Role("metric", f"`{name}` is passed as metrics= to compile", False)
+        return Role("metric", f"`{name}`, a metric passed to compile", False, "compile")
     if name_is_loss(name):
-        return Role("loss", f"function name `{name}`", True)
+        return Role("loss", f"loss `{name}` (by its name)", True, "name")
     if name_is_metric(name, context.settings.metric_name_patterns):
-        return Role("metric", f"function name `{name}`", False)
+        return Role("metric", f"metric `{name}` (by its name)", False, "name")
     positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
     if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES:
         # (y_true, y_pred) with an uninformative name: treat as a loss (differentiated), the stricter reading.
-        return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})` signature", True)
+        return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})`, a loss by its signature", True, "signature")
     return None
 
 

@@ -1,0 +1,509 @@
+"""Is a denominator data dependent, and is it guarded? (EPS101-EPS103)
+
+`classify(expr, context)` answers with a `Denominator`:
+
+- "const": not data dependent as far as we can tell — literals, shapes and lengths, hyperparameters
+  (`self.temperature`, `warmup_steps`), unknown calls. Never reported: precision first.
+- "guarded": kept away from zero — an epsilon/smooth/positive term added (`tp + fp + K.epsilon()`), a positive
+  floor (`maximum(d, eps)`, `clip(d, eps, …)`, `d.clamp(min=eps)`, `max(d, 1)`), a where that swaps zeros for a
+  constant (`where(d > 0, d, 1)`, the inner half of the double-where), a sum of strictly positive terms.
+- "data": can be exactly 0 for some batch — a reduction or count (sum, mean, count_nonzero, norm, std/var,
+  bincount, confusion matrix), a running-state attribute of a metric class (`self.add_weight`/`add_state`
+  variables, `self.count`, `self.total`, …), a confusion-count name (`tp`, `fp`, `support`, `union`, …), a
+  label/prediction parameter (elementwise: a zero label in MAPE, a probability that underflows), a sum,
+  difference or product with such a term, a sqrt/cast/abs of one, or a local name bound to one of those.
+
+Branches are not modelled (the textual last assignment wins), as in `lint_eps.scope`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from lint_eps.context import FileContext
+from lint_eps.imports import dotted_name
+from lint_eps.nodes import arg, number_value, strip_parens
+from lint_eps.scope import Binding, Scope
+
+from ..tables.division import (
+    ARITHMETIC_FUNCTIONS,
+    CLIP_FUNCTIONS,
+    CLIP_METHODS,
+    COND_FUNCTIONS,
+    AXIS_KEYWORDS,
+    CONFUSION_MATRIX_NAMES,
+    COUNT_NAMES,
+    MAXIMUM_FUNCTIONS,
+    PASSTHROUGH_FUNCTIONS,
+    PASSTHROUGH_METHODS,
+    POSITIVE_FUNCTIONS,
+    POSITIVE_METHODS,
+    REDUCTION_FUNCTIONS,
+    REDUCTION_METHODS,
+    SAFE_DIVISION_FUNCTIONS,
+    SHAPE_ATTRIBUTES,
+    SHAPE_FUNCTIONS,
+    SHAPE_METHODS,
+    STATE_CREATORS_ASSIGNED,
+    STATE_CREATORS_NAMED,
+    STATE_UPDATE_METHODS,
+    WHERE_FUNCTIONS,
+)
+from ..tables.roles import LABEL_PARAM_NAMES
+from .epsilon import is_epsilon
+from .roles import prediction_params
+
+CONST, GUARDED, DATA = "const", "guarded", "data"
+_MAX_DEPTH = 8
+BUILTINS = frozenset({"max", "min", "float", "int", "abs", "len", "sum", "round"})
+
+
+@dataclass(frozen=True)
+class Denominator:
+    kind: str  # CONST | GUARDED | DATA
+    why: str = ""  # for DATA: why it can be 0, worded to follow "the denominator ..."
+    family: str | None = None  # framework of the reduction that made it data dependent (fix spelling)
+    source: cst.CSTNode | None = None  # the node that made it data dependent
+    elementwise: bool = False  # a label/prediction value rather than a reduction or count
+
+    @property
+    def is_data(self) -> bool:
+        return self.kind == DATA
+
+
+_CONST = Denominator(CONST)
+_GUARDED = Denominator(GUARDED)
+
+
+def family_of(qualname: str | None) -> str | None:
+    if not qualname:
+        return None
+    for prefix, family in (
+        ("tensorflow", "tensorflow"),
+        ("keras.backend", "keras.backend"),
+        ("keras", "keras"),
+        ("torch", "torch"),
+        ("jax", "jax"),
+        ("numpy", "numpy"),
+    ):
+        if qualname == prefix or qualname.startswith(prefix + "."):
+            return family
+    return None
+
+
+def call_name(call: cst.Call, context: FileContext) -> str | None:
+    """Canonical callee, or the builtin's bare name (`max`, `len`, `float`) when it is not shadowed."""
+    callee = context.callee(call)
+    if callee is not None:
+        return callee
+    if isinstance(call.func, cst.Name) and call.func.value in BUILTINS:
+        scope = context.function or context.scope
+        if not scope.bindings(call.func.value) and not context.module_scope.bindings(call.func.value):
+            return call.func.value
+    return None
+
+
+def method_name(call: cst.Call, context: FileContext) -> str | None:
+    """`x.sum()` -> "sum" for a method call on a value (not a call through an imported module name)."""
+    if isinstance(call.func, cst.Attribute) and context.callee(call) is None:
+        return call.func.attr.value
+    return None
+
+
+def _positive_floor(node: cst.BaseExpression | None, context: FileContext) -> bool:
+    """A floor that keeps the value away from 0: anything but a literal <= 0 or None."""
+    if node is None:
+        return False
+    node = strip_parens(node)
+    if m.matches(node, m.Name("None")):
+        return False
+    value = number_value(node)
+    if value is not None:
+        return value > 0
+    return True
+
+
+def add_terms(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The terms of a `+` chain (`a + b + c` -> [a, b, c]); subtraction ends the chain."""
+    node = strip_parens(node)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return add_terms(node.left) + add_terms(node.right)
+    return [node]
+
+
+def state_attributes(context: FileContext, class_node: cst.ClassDef) -> frozenset[str]:
+    """Attributes of a class created as running state: `self.x = self.add_weight(...)`, `self.add_state("x", ...)`."""
+    key = f"denominators.state.{id(class_node)}"
+    cached = context.shared.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    found: set[str] = set()
+    for call in m.findall(class_node, m.Call(func=m.Attribute(value=m.Name("self")))):
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+        method = call.func.attr.value
+        if method in STATE_CREATORS_NAMED and call.args and isinstance(call.args[0].value, cst.SimpleString):
+            found.add(call.args[0].value.evaluated_value)  # type: ignore[arg-type]
+    if any(t in context.source for t in STATE_CREATORS_ASSIGNED):
+        for assign in m.findall(class_node, m.Assign()):
+            assert isinstance(assign, cst.Assign)
+            value = assign.value
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in STATE_CREATORS_ASSIGNED
+            ):
+                for target in assign.targets:
+                    if m.matches(target.target, m.Attribute(value=m.Name("self"))):
+                        found.add(target.target.attr.value)  # type: ignore[attr-defined]
+    result = frozenset(found)
+    context.shared[key] = result
+    return result
+
+
+def state_updates(context: FileContext, class_node: cst.ClassDef) -> dict[str, list[tuple[cst.FunctionDef, cst.BaseExpression]]]:
+    """How each `self.x` is updated outside `__init__`: `self.x += v`, `self.x.assign_add(v)`, `self.x.add_(v)`,
+    `self.x = <v>` -> [(method, v)]."""
+    key = f"denominators.updates.{id(class_node)}"
+    cached = context.shared.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    updates: dict[str, list[tuple[cst.FunctionDef, cst.BaseExpression]]] = {}
+    for statement in class_node.body.body:
+        if not isinstance(statement, cst.FunctionDef) or statement.name.value == "__init__" or statement.name.value.startswith("reset"):
+            continue
+        for aug in m.findall(statement, m.AugAssign(target=m.Attribute(value=m.Name("self")), operator=m.AddAssign())):
+            assert isinstance(aug, cst.AugAssign)
+            updates.setdefault(aug.target.attr.value, []).append((statement, aug.value))  # type: ignore[attr-defined]
+        for assign in m.findall(statement, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name("self")))])):
+            assert isinstance(assign, cst.Assign)
+            updates.setdefault(assign.targets[0].target.attr.value, []).append((statement, assign.value))  # type: ignore[attr-defined]
+        for call in m.findall(statement, m.Call(func=m.Attribute(value=m.Attribute(value=m.Name("self"))))):
+            assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            if call.func.attr.value in STATE_UPDATE_METHODS and call.args:
+                updates.setdefault(call.func.value.attr.value, []).append((statement, call.args[0].value))  # type: ignore[attr-defined]
+    context.shared[key] = updates
+    return updates
+
+
+def operand_keys(node: cst.CSTNode, context: FileContext) -> set[str]:
+    """The values an expression reads: local names and `self.x` chains, not module names or callees.
+
+    `tf.reduce_sum(y_true) + self.count` -> {"y_true", "self.count"}. Used to decide whether a condition tests
+    the denominator (`where(d > 0, …)`, `if tp + fp == 0: return 0.0`).
+    """
+    keys: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Attribute, cst.Name)):
+            text = dotted_name(current)  # type: ignore[arg-type]
+            if text is not None:
+                if context.resolve(current) is None and text not in ("self", "None", "True", "False"):  # type: ignore[arg-type]
+                    if not (isinstance(current, cst.Attribute) and current.attr.value in SHAPE_ATTRIBUTES):
+                        keys.add(text)
+                    else:
+                        stack.append(current.value)
+                    # `self.count` also counts as `self.count` only; a plain name as itself.
+                continue
+            if isinstance(current, cst.Attribute):
+                stack.append(current.value)
+                continue
+        if isinstance(current, cst.Call):
+            stack.extend(a.value for a in current.args)
+            if isinstance(current.func, cst.Attribute) and context.callee(current) is None:
+                stack.append(current.func.value)  # x.sum(): reads x
+            continue
+        if isinstance(current, (cst.Lambda, cst.FunctionDef)):
+            continue
+        stack.extend(current.children)
+    return keys
+
+
+class _Classifier:
+    def __init__(self, context: FileContext, scope: Scope | None = None, busy: frozenset[str] = frozenset()) -> None:
+        self.context = context
+        self.scope: Scope | None = scope or context.function
+        self.busy = busy  # state attributes being classified (an update that reads its own state)
+
+    def classify(self, node: cst.BaseExpression, depth: int = 0) -> Denominator:
+        if depth > _MAX_DEPTH:
+            return _CONST
+        node = strip_parens(node)
+        value = number_value(node)
+        if value is not None:
+            return _GUARDED if value != 0 else _CONST
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node, depth)
+        if isinstance(node, cst.UnaryOperation):
+            return self.classify(node.expression, depth + 1)
+        if isinstance(node, cst.IfExp):
+            return _GUARDED  # `d if d > 0 else 1`: a branch on the value is a guard
+        if isinstance(node, cst.Call):
+            return self._call(node, depth)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Subscript):
+            if m.matches(node.value, m.Attribute(attr=m.Name())) and node.value.attr.value in SHAPE_ATTRIBUTES:  # type: ignore[attr-defined]
+                return _CONST
+            inner = self.classify(node.value, depth + 1)
+            if inner.is_data and self._filtered(node):
+                return _GUARDED
+            return inner
+        if isinstance(node, cst.Name):
+            return self._name(node, depth)
+        return _CONST
+
+    # -- operators --------------------------------------------------------------------------------------------
+    def _binary(self, node: cst.BinaryOperation, depth: int) -> Denominator:
+        op = node.operator
+        if isinstance(op, cst.Add):
+            terms = add_terms(node)
+            parts = [self.classify(t, depth + 1) for t in terms]
+            if any(p.kind != DATA for p in parts):
+                # An epsilon, smooth term or any other non-data term (a positive literal, a hyperparameter) added
+                # to counts keeps the sum away from 0 (counts, sums of probabilities and norms are >= 0).
+                if any(p.kind == GUARDED or (p.kind == CONST and not _zero(t)) for p, t in zip(parts, terms)):
+                    return _GUARDED
+            return _first_data(parts) or _CONST
+        if isinstance(op, cst.Subtract):
+            left, right = self.classify(node.left, depth + 1), self.classify(node.right, depth + 1)
+            if right.kind == CONST:
+                return left
+            if right.is_data:
+                # `1 - recall`, `sum_t + sum_p - intersection`: a difference can cancel to 0.
+                return right if not left.is_data else left
+            return left if left.is_data else _CONST
+        if isinstance(op, (cst.Multiply, cst.MatrixMultiply)):
+            parts = [self.classify(node.left, depth + 1), self.classify(node.right, depth + 1)]
+            data = _first_data(parts)
+            if data is not None:
+                return data
+            return _GUARDED if any(p.kind == GUARDED for p in parts) else _CONST
+        if isinstance(op, (cst.Divide, cst.Power)):
+            return self.classify(node.left, depth + 1)
+        return _CONST
+
+    # -- calls ------------------------------------------------------------------------------------------------
+    def _call(self, node: cst.Call, depth: int) -> Denominator:
+        context = self.context
+        name = call_name(node, context)
+        if name is not None:
+            if is_epsilon(node, context):
+                return _GUARDED
+            if name in SAFE_DIVISION_FUNCTIONS or name in COND_FUNCTIONS or name in SHAPE_FUNCTIONS:
+                return _CONST
+            if name in ARITHMETIC_FUNCTIONS:
+                left, right = arg(node, 0), arg(node, 1)
+                if left is None or right is None:
+                    return _CONST
+                operator = {"+": cst.Add(), "-": cst.Subtract(), "*": cst.Multiply()}[ARITHMETIC_FUNCTIONS[name]]
+                return self._binary(cst.BinaryOperation(left, operator, right), depth)
+            if name in MAXIMUM_FUNCTIONS:
+                values = [a.value for a in node.args if a.keyword is None and not a.star]
+                if len(values) < 2:
+                    return _CONST  # max(iterable), reduce-max: not a floor
+                parts = [self.classify(v, depth + 1) for v in values]
+                if any(p.kind == GUARDED for p in parts) or any(
+                    p.kind == CONST and _positive_floor(v, context) for p, v in zip(parts, values)
+                ):
+                    return _GUARDED
+                return _first_data(parts) or _CONST
+            if name in CLIP_FUNCTIONS:
+                position, keyword = CLIP_FUNCTIONS[name]
+                if _positive_floor(arg(node, position, keyword), context):
+                    return _GUARDED
+                first = arg(node, 0)
+                return self.classify(first, depth + 1) if first is not None else _CONST
+            if name in WHERE_FUNCTIONS:
+                return self._where(node, depth)
+            if name in REDUCTION_FUNCTIONS:
+                return self._reduction(node, arg(node, 0), name, depth)
+            if name in POSITIVE_FUNCTIONS:
+                return _GUARDED
+            if name in PASSTHROUGH_FUNCTIONS or name in ("float", "int", "abs", "round"):
+                first = arg(node, 0)
+                return self.classify(first, depth + 1) if first is not None else _CONST
+            return _CONST
+        method = method_name(node, context)
+        if method is None:
+            return _CONST
+        receiver = node.func.value  # type: ignore[attr-defined]
+        if method in SHAPE_METHODS:
+            return _CONST
+        if method in CLIP_METHODS:
+            position, keyword = CLIP_METHODS[method]
+            if _positive_floor(arg(node, position, keyword), context):
+                return _GUARDED
+            return self.classify(receiver, depth + 1)
+        if method in REDUCTION_METHODS:
+            if m.matches(receiver, m.Name("self")):
+                return _CONST
+            return self._reduction(node, receiver, None, depth)
+        if method in POSITIVE_METHODS:
+            return _GUARDED
+        if method in PASSTHROUGH_METHODS:
+            return self.classify(receiver, depth + 1)
+        return _CONST
+
+    def _filtered(self, node: cst.Subscript) -> bool:
+        """`d[d > 0]`, `d[mask]` with `mask = (d > 0) & ...`: only the nonzero elements are kept."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return False
+        index = strip_parens(node.slice[0].slice.value)
+        if isinstance(index, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching_binding(index)
+            if binding is None or binding.value is None:
+                return False
+            index = binding.value
+        if not m.findall(index, m.Comparison()):
+            return False
+        return bool(operand_keys(index, self.context) & operand_keys(node.value, self.context))
+
+    def _reduction(self, node: cst.Call, operand: cst.BaseExpression | None, name: str | None, depth: int) -> Denominator:
+        if operand is not None:
+            bare = strip_parens(operand)
+            if (
+                isinstance(bare, cst.Name)
+                and bare.value.lower() in CONFUSION_MATRIX_NAMES
+                and not any(a.keyword is not None and a.keyword.value in AXIS_KEYWORDS for a in node.args)
+                and len([a for a in node.args if a.keyword is None]) <= (1 if name else 0)
+            ):
+                return _CONST  # the total of a confusion matrix is the number of samples
+            inner = self.classify(operand, depth + 1)
+            if inner.kind == GUARDED:
+                return _GUARDED  # sum(exp(x)), sum(p + eps), count of ones: > 0
+        code = " ".join(self.context.code(node).split())
+        short = code if len(code) <= 60 else code[:57] + "..."
+        leaf = (name or node.func.attr.value).rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+        if leaf in ("std", "var", "reduce_std", "reduce_variance"):
+            why = f"`{short}` is 0 for a constant input"
+        elif "norm" in leaf:
+            why = f"`{short}` is 0 for an all-zero vector"
+        elif leaf in ("bincount", "confusion_matrix", "multilabel_confusion_matrix"):
+            why = f"`{short}` has a 0 for every class absent from the batch"
+        else:
+            why = f"`{short}` is 0 when nothing is selected (an empty mask, a class absent from the batch, an all-zero prediction)"
+        family = family_of(name) if name else None
+        return Denominator(DATA, why, family, node)
+
+    def _where(self, node: cst.Call, depth: int) -> Denominator:
+        values = [a.value for a in node.args if a.keyword is None and not a.star]
+        if len(values) < 3:
+            return _CONST
+        cond, x, y = values[:3]
+        parts = [self.classify(x, depth + 1), self.classify(y, depth + 1)]
+        if not any(p.is_data for p in parts):
+            return _GUARDED if any(p.kind == GUARDED for p in parts) else _CONST
+        # where(d > 0, d, 1): the zeros are replaced by a non-zero constant (the inner half of a double where).
+        cond_keys = operand_keys(cond, self.context)
+        for data, other in ((x, y), (y, x)):
+            if self.classify(data, depth + 1).is_data and self.classify(other, depth + 1).kind != DATA:
+                if not _zero(other) and cond_keys & operand_keys(data, self.context):
+                    return _GUARDED
+        return _first_data(parts) or _CONST
+
+    # -- names and attributes ---------------------------------------------------------------------------------
+    @staticmethod
+    def _is_augmented(method: cst.FunctionDef, attr: str) -> bool:
+        return bool(m.findall(method, m.AugAssign(target=m.Attribute(value=m.Name("self"), attr=m.Name(attr)))))
+
+    def _attribute(self, node: cst.Attribute) -> Denominator:
+        if is_epsilon(node, self.context):
+            return _GUARDED
+        attr = node.attr.value
+        if attr in SHAPE_ATTRIBUTES:
+            return _CONST
+        if m.matches(node.value, m.Name("self")):
+            fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
+            class_node = fn.class_node if fn is not None else None
+            if attr.lower().lstrip("_") in COUNT_NAMES:
+                return Denominator(DATA, f"`self.{attr}` is a running count that is 0 until an update counts something", None, node)
+            if class_node is None or attr in self.busy:
+                return _CONST
+            state = state_attributes(self.context, class_node)
+            updates = state_updates(self.context, class_node).get(attr, [])
+            for method, value in updates:
+                if attr not in state and not m.findall(value, m.Attribute(value=m.Name("self"), attr=m.Name(attr))) and not self._is_augmented(method, attr):
+                    continue  # a plain attribute set elsewhere, not accumulated state
+                inner = _Classifier(self.context, Scope(method, class_node), self.busy | {attr}).classify(value)
+                if inner.is_data:
+                    return Denominator(
+                        DATA,
+                        f"`self.{attr}` is running state accumulated from a data-dependent value, 0 until an update counts something",
+                        inner.family,
+                        node,
+                    )
+        return _CONST
+
+    def _name(self, node: cst.Name, depth: int) -> Denominator:
+        context = self.context
+        scope = self.scope
+        if scope is None:
+            return _CONST
+        binding = scope.reaching_binding(node)
+        if binding is None:
+            if is_epsilon(node, context):
+                return _GUARDED
+            param = scope.param(node.value)
+            if param is None:
+                return _CONST
+            return self._parameter(node, scope)
+        return self._binding(node, binding, scope, depth)
+
+    def _binding(self, node: cst.Name, binding: Binding, scope: Scope, depth: int) -> Denominator:
+        if binding.value is None:
+            if node.value.lower() in COUNT_NAMES:
+                return Denominator(DATA, f"`{node.value}` is a count that is 0 for some batches", None, node)
+            return _CONST
+        if binding.augmented_op is None:
+            if isinstance(strip_parens(binding.value), cst.Name) and is_epsilon(node, self.context):
+                return _GUARDED
+            return self.classify(binding.value, depth + 1)
+        # Augmented: `d += eps` guards; otherwise the earlier value decides.
+        added = self.classify(binding.value, depth + 1)
+        if isinstance(binding.augmented_op, cst.AddAssign) and (added.kind == GUARDED or (added.kind == CONST and not _zero(binding.value))):
+            return _GUARDED
+        earlier = [b for b in scope.bindings(node.value) if b.order < binding.order]
+        if earlier:
+            previous = earlier[-1]
+            if previous.value is not None and previous.augmented_op is None:
+                before = self.classify(previous.value, depth + 1)
+                if before.kind == GUARDED and isinstance(binding.augmented_op, (cst.AddAssign, cst.MultiplyAssign)) and added.kind != DATA:
+                    return _GUARDED
+                return before if before.is_data else added if added.is_data else before
+        return added
+
+    def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
+        name = node.value
+        if name.lower() in COUNT_NAMES:
+            return Denominator(DATA, f"`{name}` is a count that is 0 for some batches", None, node)
+        positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
+        labels = {p.name for p in scope.params if p.name in LABEL_PARAM_NAMES}
+        if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES:
+            labels.add(positional[0].name)
+        if name in labels or name in prediction_params(scope):
+            kind = "label" if name in labels else "prediction"
+            return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True)
+        return _CONST
+
+
+def _zero(node: cst.BaseExpression) -> bool:
+    return number_value(node) == 0
+
+
+def _first_data(parts: list[Denominator]) -> Denominator | None:
+    # Prefer a reduction over an elementwise value for the message.
+    data = [p for p in parts if p.is_data]
+    if not data:
+        return None
+    for p in data:
+        if not p.elementwise:
+            return p
+    return data[0]
+
+
+def classify(node: cst.BaseExpression, context: FileContext) -> Denominator:
+    return _Classifier(context).classify(node)

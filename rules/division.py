@@ -1,0 +1,1158 @@
+"""EPS101-EPS103: division in metric, loss and training code.
+
+EPS101 unguarded division by a data-dependent denominator; EPS102 an epsilon that is there but guards nothing
+(`a / b + eps`, `(a + eps) / b`, `a / b * (1 + eps)`); EPS103 a single `where` around a division or log in
+differentiable code (forward-safe, gradient NaN). Denominator analysis: `analysis/denominators.py`; API facts:
+`tables/division.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from lint_eps.nodes import arg, number_value, parenthesize, simple_operand, strip_parens
+from lint_eps.rule import Invalid, Replacement, Rule
+
+from .analysis.denominators import (
+    DATA,
+    GUARDED,
+    Denominator,
+    add_terms,
+    call_name,
+    classify,
+    family_of,
+    method_name,
+    operand_keys,
+)
+from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
+from .analysis.roles import Role, function_role
+from .tables.division import (
+    COND_FUNCTIONS,
+    DIFFERENTIABLE_WHERE_FAMILIES,
+    DIVISION_FUNCTIONS,
+    DIVISION_KEYWORDS,
+    DIVISION_METHODS,
+    EPSILON_CALL_FOR,
+    FALLBACK_EPSILON,
+    FAMILY_IMPORT_PREFIXES,
+    LOG_LIKE_FUNCTIONS,
+    LOG_LIKE_METHODS,
+    NAN_REPAIR_FUNCTIONS,
+    NAN_REPAIR_METHODS,
+    NAN_TEST_FUNCTIONS,
+    NAN_TEST_METHODS,
+    NO_NAN_DIVIDE_FOR,
+    OPTIMIZER_BASE_SUFFIXES,
+    ROUNDING_KEYWORD,
+    WHERE_FIX_FAMILIES,
+    WHERE_FUNCTIONS,
+)
+
+ALWAYS = frozenset({"*"})
+TRIGGERS = (b"/", b"divide", b"truediv", b"div(", b"where", b"switch")
+
+
+@dataclass(frozen=True)
+class Division:
+    node: cst.CSTNode  # BinaryOperation, Call or AugAssign
+    numerator: cst.BaseExpression | None
+    denominator: cst.BaseExpression
+    family: str | None  # of the division function, None for `/`
+
+
+@dataclass
+class _Guard:
+    node: cst.CSTNode
+    keys: frozenset[str]  # ALWAYS: guards whatever is inside
+    kind: str  # "where" | "if" | "cond" | "repair"
+
+
+class _DivisionRule(Rule):
+    """Shared machinery: enclosing guards, roles, division matching, fix spelling."""
+
+    triggers = TRIGGERS
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self._guards: list[_Guard] = []
+        self._assigns: list[cst.CSTNode] = []
+        self._logs: list[cst.Call] = []
+
+    # -- enclosing guards -------------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        name = call_name(node, self.context)
+        method = method_name(node, self.context)
+        if name in WHERE_FUNCTIONS:
+            cond = arg(node, 0, "condition")
+            if cond is not None and len(node.args) >= 3:
+                self._guards.append(_Guard(node, frozenset(operand_keys(cond, self.context)), "where"))
+        elif name in COND_FUNCTIONS:
+            self._guards.append(_Guard(node, ALWAYS, "cond"))
+        elif name in NAN_REPAIR_FUNCTIONS or (method in NAN_REPAIR_METHODS and self._uses("torch")):
+            self._guards.append(_Guard(node, ALWAYS, "repair"))
+        if name in LOG_LIKE_FUNCTIONS or name in ("tensorflow.math.log", "numpy.log", "math.log"):
+            self._logs.append(node)
+        self.on_call(node)
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        if self._guards and self._guards[-1].node is original_node:
+            self._guards.pop()
+        if self._logs and self._logs[-1] is original_node:
+            self._logs.pop()
+
+    def visit_If(self, node: cst.If) -> None:
+        self._guards.append(_Guard(node, frozenset(test_keys(node.test, self.context)), "if"))
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if self._guards and self._guards[-1].node is original_node:
+            self._guards.pop()
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._guards.append(_Guard(node, frozenset(test_keys(node.test, self.context)), "if"))
+
+    def leave_IfExp(self, original_node: cst.IfExp) -> None:
+        if self._guards and self._guards[-1].node is original_node:
+            self._guards.pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._guards.append(_Guard(node, frozenset(test_keys(node.test, self.context)), "if"))
+
+    def leave_While(self, original_node: cst.While) -> None:
+        if self._guards and self._guards[-1].node is original_node:
+            self._guards.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self._assigns.append(node)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        if self._assigns and self._assigns[-1] is original_node:
+            self._assigns.pop()
+
+    def on_call(self, node: cst.Call) -> None:
+        """Subclass hook (visit_Call is taken by the guard bookkeeping)."""
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def _uses(self, prefix: str) -> bool:
+        return self.context.imports.imports_any((prefix,))
+
+    def role(self) -> Role | None:
+        if self._in_optimizer():
+            return None  # an optimizer's update step: its own numerics (EPS4xx), not metric/loss code
+        for scope in reversed(self.context.scopes):
+            if isinstance(scope.node, cst.FunctionDef):
+                role = function_role(self.context, scope)
+                if role is not None:
+                    if role.source == "signature" and "metric" in self.context.path.rsplit("/", 1)[-1].lower():
+                        # `(labels, predictions)` in a metrics module (tf.compat.v1.metrics): a metric, never
+                        # differentiated, rather than the stricter loss reading.
+                        return Role("metric", role.reason.replace("a loss by its signature", "a metric (in a metrics module)"), False, "signature")
+                    return role
+        return None
+
+    def _in_optimizer(self) -> bool:
+        """An optimizer's update step is neither metric nor loss code, and runs outside autodiff."""
+        for info in self.context.classes:
+            if any(base.rsplit(".", 1)[-1].endswith(OPTIMIZER_BASE_SUFFIXES) for base in info.bases):
+                return True
+        return False
+
+    def division_of(self, node: cst.CSTNode) -> Division | None:
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            return Division(node, node.left, node.right, None)
+        if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.DivideAssign):
+            return Division(node, None, node.value, None)
+        if isinstance(node, cst.Call):
+            name = self.context.callee(node)
+            if name in DIVISION_FUNCTIONS:
+                family = DIVISION_FUNCTIONS[name]
+                if any(a.keyword is not None and a.keyword.value == ROUNDING_KEYWORD for a in node.args):
+                    return None
+                num_kw, den_kw = DIVISION_KEYWORDS[family]
+                numerator, denominator = arg(node, 0, num_kw), arg(node, 1, den_kw)
+                if denominator is None:
+                    return None
+                return Division(node, numerator, denominator, family)
+            method = method_name(node, self.context)
+            if method in DIVISION_METHODS and self._uses("torch") and len(node.args) == 1 and node.args[0].keyword is None:
+                return Division(node, node.func.value, node.args[0].value, "torch")  # type: ignore[attr-defined]
+        return None
+
+    def denominator_keys(self, denominator: cst.BaseExpression) -> set[str]:
+        keys = operand_keys(denominator, self.context)
+        scope = self.context.function
+        bare = strip_parens(denominator)
+        if scope is not None and isinstance(bare, cst.Name):
+            binding = scope.reaching_binding(bare)
+            if binding is not None and binding.value is not None:
+                keys |= operand_keys(binding.value, self.context)
+        return keys
+
+    def guarded_by_context(self, division: Division, role: Role) -> str | None:
+        """Why the division is safe from its surroundings ("where", "if", "cond", "repair", "exit"), or None.
+        A NaN repaired after the fact ("repair") protects the value, not the gradient: only metric code takes it."""
+        keys = self.denominator_keys(division.denominator)
+        for guard in reversed(self._guards):
+            if guard.kind == "repair":
+                if not role.differentiable:
+                    return "repair"
+                continue
+            if guard.keys is ALWAYS or guard.keys & keys:
+                return guard.kind
+        if self._early_exit(division.node, keys):
+            return "exit"
+        repaired = self._repaired_later(division, keys)
+        if repaired == "where" or (repaired == "repair" and not role.differentiable):
+            return repaired
+        return None
+
+    def _early_exit(self, node: cst.CSTNode, keys: set[str]) -> bool:
+        """`if d == 0: return 0.0` / `if not d: raise` / `assert d > 0` before the division."""
+        scope = self.context.function
+        if scope is None or not keys:
+            return False
+        order = scope.order_of(node)
+        if order is None:
+            return False
+        for statement in _exit_checks(scope.node):
+            stmt_order = scope.order_of(statement[0])
+            if stmt_order is not None and stmt_order < order and statement[1] and (test_keys(statement[1], self.context) & keys):
+                return True
+        return False
+
+    def _repaired_later(self, division: Division, keys: set[str]) -> str | None:
+        """`r = a / d` followed by `where(d > 0, r, 0)`, `where(isnan(r), 0, r)`, `nan_to_num(r)`, `r[r != r] = 0`."""
+        if not self._assigns:
+            return None
+        assign = self._assigns[-1]
+        assert isinstance(assign, cst.Assign)
+        targets = set()
+        for target in assign.targets:
+            targets |= operand_keys(target.target, self.context)
+        scope = self.context.function
+        if not targets or scope is None:
+            return None
+        start = scope.order_of(assign)
+        if start is None:
+            return None
+        # One level of aliases: `flat = r.flatten()` then `flat[torch.isinf(flat)] = 0`.
+        for later in m.findall(scope.node, m.Assign()):
+            assert isinstance(later, cst.Assign)
+            if (scope.order_of(later) or 0) > start and operand_keys(later.value, self.context) & targets:
+                for t in later.targets:
+                    if isinstance(t.target, cst.Name):
+                        targets = targets | {t.target.value}
+        for call in m.findall(scope.node, m.Call()):
+            assert isinstance(call, cst.Call)
+            order = scope.order_of(call)
+            if order is None or order <= start:
+                continue
+            name = call_name(call, self.context)
+            if (name in NAN_TEST_FUNCTIONS or method_name(call, self.context) in NAN_TEST_METHODS):
+                operand = arg(call, 0) if name else call.func.value  # type: ignore[attr-defined]
+                if operand is not None and operand_keys(operand, self.context) & targets:
+                    return "repair"
+            method = method_name(call, self.context)
+            if name in NAN_REPAIR_FUNCTIONS or method in NAN_REPAIR_METHODS:
+                operand = arg(call, 0) if name else call.func.value  # type: ignore[attr-defined]
+                if operand is not None and operand_keys(operand, self.context) & targets:
+                    return "repair"
+            if name in WHERE_FUNCTIONS and len(call.args) >= 3:
+                cond = call.args[0].value
+                cond_keys = operand_keys(cond, self.context)
+                branches = set()
+                for a in call.args[1:3]:
+                    branches |= operand_keys(a.value, self.context)
+                if targets & branches:
+                    if cond_keys & keys:
+                        return "where"
+                    if cond_keys & targets and _tests_nan(cond, self.context):
+                        return "repair"
+        # torch/numpy in-place repair: r[torch.isnan(r)] = 0, r[r != r] = 0
+        for sub_assign in m.findall(scope.node, m.Assign(targets=[m.AssignTarget(target=m.Subscript())])):
+            order = scope.order_of(sub_assign)
+            if order is None or order <= start:
+                continue
+            target = sub_assign.targets[0].target  # type: ignore[attr-defined]
+            if operand_keys(target.value, self.context) & targets and (
+                _tests_nan(target, self.context) or m.findall(target, m.Comparison(comparisons=[m.ComparisonTarget(operator=m.NotEqual())]))
+            ):
+                return "repair"
+        return None
+
+    def family_for(self, division: Division, den: Denominator) -> str | None:
+        if division.family and division.family != "python":
+            return division.family
+        if den.family:
+            return den.family
+        # The numerator's framework, then what the file imports.
+        if division.numerator is not None:
+            for call in m.findall(division.numerator, m.Call()):
+                family = family_of(self.context.callee(call))  # type: ignore[arg-type]
+                if family:
+                    return family
+        for prefix, family in FAMILY_IMPORT_PREFIXES:
+            if self._uses(prefix):
+                return family
+        return None
+
+    def epsilon_spelling(self, family: str | None) -> str:
+        for target in EPSILON_CALL_FOR.get(family or "", ()):
+            spelled = self.context.spell(target)
+            if spelled:
+                return f"{spelled}()"
+        return FALLBACK_EPSILON
+
+    @staticmethod
+    def plus(denominator: cst.BaseExpression, epsilon: str, code) -> str:  # type: ignore[no-untyped-def]
+        bare = strip_parens(denominator)
+        if isinstance(bare, cst.BinaryOperation) or isinstance(bare, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            return f"{code(bare)} + {epsilon}"
+        return f"({code(bare)}) + {epsilon}"
+
+
+def test_keys(test: cst.BaseExpression, context) -> set[str]:  # type: ignore[no-untyped-def]
+    """The values a condition compares: `d > 0`, `d == 0`, `not d`, `d` — but not `x is None`, `isinstance(...)`,
+    `k in config`, which say nothing about whether a value is 0."""
+    test = strip_parens(test)
+    if isinstance(test, cst.BooleanOperation):
+        return test_keys(test.left, context) | test_keys(test.right, context)
+    if isinstance(test, cst.UnaryOperation):
+        return test_keys(test.expression, context)
+    if isinstance(test, cst.Comparison):
+        if all(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn)) for c in test.comparisons):
+            return set()
+        keys: set[str] = set()
+        for operand in [test.left] + [c.comparator for c in test.comparisons]:
+            if not _shape_like(operand):  # `len(x.shape) != 2`, `x.ndim < 1`: about shapes, not values
+                keys |= operand_keys(operand, context)
+        return keys
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value in ("isinstance", "hasattr", "callable", "len"):
+        return set()
+    return operand_keys(test, context)
+
+
+def _shape_like(node: cst.BaseExpression) -> bool:
+    return bool(
+        m.findall(node, m.Attribute(attr=m.Name("shape") | m.Name("ndim") | m.Name("dtype")))
+        or m.findall(node, m.Call(func=m.Name("len") | m.Attribute(attr=m.Name("shape") | m.Name("rank") | m.Name("size") | m.Name("dim"))))
+    )
+
+
+def _exit_checks(function: cst.CSTNode) -> list[tuple[cst.CSTNode, cst.BaseExpression | None]]:
+    out: list[tuple[cst.CSTNode, cst.BaseExpression | None]] = []
+    for node in m.findall(function, m.If() | m.Assert()):
+        if isinstance(node, cst.Assert):
+            out.append((node, node.test))
+            continue
+        assert isinstance(node, cst.If)
+        if m.findall(node.body, m.Return() | m.Raise() | m.Continue() | m.Break()):
+            out.append((node, node.test))
+    return out
+
+
+def _tests_nan(node: cst.CSTNode, context) -> bool:  # type: ignore[no-untyped-def]
+    for call in m.findall(node, m.Call()):
+        assert isinstance(call, cst.Call)
+        if call_name(call, context) in NAN_TEST_FUNCTIONS or method_name(call, context) in NAN_TEST_METHODS:
+            return True
+    return False
+
+
+def _consequence(role: Role) -> str:
+    if role.differentiable:
+        return "in a loss the NaN reaches the gradient, and the next optimizer step writes NaN into every weight it touches"
+    return "the metric reports NaN (and a running total that adds it stays NaN)"
+
+
+# ======================================================================================================
+class UnguardedDivision(_DivisionRule):
+    code = "EPS101"
+    name = "unguarded-division"
+    summary = "Division by a data-dependent denominator with no guard in metric or loss code"
+    fixable = "sometimes"
+    specificity = 50
+    docs = """
+    ## What it does
+    In metric, loss and training code (see below), finds `/`, `/=`, `tf.math.divide`/`tf.divide`/`truediv`,
+    `keras.ops.divide`, `np.divide`, `torch.div`/`true_divide`/`Tensor.div` and `jnp.divide` whose denominator is
+    data dependent — a reduction or count of the batch (sum, mean, count_nonzero, norm, std/var, bincount, a
+    confusion matrix), a running-state attribute of a metric class (`self.add_weight`/`add_state` variables,
+    `self.count`, `self.total`), a confusion-count name (`tp`, `fp`, `support`, `union`, …), a label or
+    prediction value (`y_true` in a MAPE), or a sum, difference, product, sqrt or cast of those, also through local
+    variables — and that nothing keeps away from zero.
+
+    Guards that make it clean: a positive epsilon/smooth term in the denominator (literal, `K.epsilon()`,
+    `keras.config.epsilon()`, a name like `eps`/`smooth`, or any other non-data term), `maximum(d, c > 0)`,
+    `max(d, 1)`, `clip(d, c > 0, …)`, `d.clamp(min=c)`, `divide_no_nan`, a `where`/`if`/conditional expression
+    that tests the denominator, an earlier `if d == 0: return …`/`raise`/`assert d > 0`, `tf.cond`, and, in metric
+    code only, a NaN repaired afterwards (`nan_to_num`, `where(isnan(r), 0, r)`, `r[r != r] = 0`).
+
+    Not findings: divisions by constants, by shapes and lengths (`tf.shape(x)[0]`, `x.shape[0]`, `len(x)`,
+    `x.numel()`: zero only for an empty batch, where the framework's own `reduce_mean` is NaN as well), by
+    hyperparameters (`self.temperature`, `warmup_steps`), and any division outside metric/loss/training code.
+    Metric/loss/training code is a function named like a metric or loss (`precision`, `dice_coef`, `*_loss`, …),
+    taking `(y_true, y_pred)`, a method of a Keras `Metric`/`Loss` subclass, of a torch `*Loss` module or of a
+    torchmetrics `Metric`, a function passed to `compile(loss=..., metrics=...)`, or one that computes gradients.
+    `log(p / (1 - p))` is left to EPS203.
+
+    ## Why is this bad?
+    A count is 0 for some batch: no positive predictions (precision), a class absent from the batch (recall, IoU),
+    an all-padding batch (a masked mean), no update yet (`self.count`). `0 / 0` is NaN and `x / 0` is inf. A
+    metric then reports NaN; in a loss the NaN reaches the gradient and one optimizer step writes NaN into the
+    weights, after which training cannot recover.
+
+    ## Example
+    ```python
+    from tensorflow.keras import backend as K
+
+    def precision(y_true, y_pred):
+        true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+        predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))
+        return true_positives / predicted_positives
+    ```
+
+    ## Use instead
+    ```python
+    from tensorflow.keras import backend as K
+
+    def precision(y_true, y_pred):
+        true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+        predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))
+        return true_positives / (predicted_positives + K.epsilon())
+    ```
+
+    ## Fix safety
+    The fix is unsafe: it turns NaN into 0 (or into a tiny bias) where the denominator is 0, which changes what
+    the code reports. TensorFlow code gets `tf.math.divide_no_nan(a, b)` (exact wherever b != 0, 0 and a zero
+    gradient where b == 0). Keras code gets its configured epsilon added to the denominator (`K.epsilon()`,
+    `keras.config.epsilon()`: Keras's own Dice/F-score idiom; `keras.ops.divide_no_nan` had NaN gradients on JAX
+    before Keras 3.5.0 and on torch before 3.15.0). PyTorch, JAX and NumPy code gets `+ 1e-7` (Keras's default
+    epsilon: finite reciprocal in float32/bfloat16, but not a guard in float16, where a dtype-aware
+    `torch.finfo(x.dtype).eps` is needed — `torch.finfo` cannot be used blindly because counts are often integer
+    tensors). No fix is offered for a label/prediction denominator outside TensorFlow (it may be negative, so
+    `+ eps` is not a guard; use `maximum(abs(d), eps)` with the sign, or a `where`).
+    """
+
+    VALID = [
+        # Keras 3's own dice: epsilon in the denominator.
+        "import keras\nfrom keras import ops\n\ndef dice(y_true, y_pred):\n    intersection = ops.sum(y_true * y_pred)\n"
+        "    return 1 - ops.divide(2.0 * intersection, ops.sum(y_true) + ops.sum(y_pred) + keras.config.epsilon())\n",
+        # Smooth term on both sides (the classic Keras dice_coef).
+        "from keras import backend as K\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    y_true_f = K.flatten(y_true)\n"
+        "    y_pred_f = K.flatten(y_pred)\n    intersection = K.sum(y_true_f * y_pred_f)\n"
+        "    return (2.0 * intersection + smooth) / (K.sum(y_true_f) + K.sum(y_pred_f) + smooth)\n",
+        # divide_no_nan on running state (tf.keras Precision).
+        "import tensorflow as tf\n\nclass Precision(tf.keras.metrics.Metric):\n    def result(self):\n"
+        "        return tf.math.divide_no_nan(self.true_positives, self.true_positives + self.false_positives)\n",
+        # A maximum floor on a masked count.
+        "import tensorflow as tf\n\ndef masked_loss(y_true, y_pred, mask):\n    per_token = tf.square(y_true - y_pred) * mask\n"
+        "    return tf.reduce_sum(per_token) / tf.maximum(tf.reduce_sum(mask), 1.0)\n",
+        # Early return when the denominator is 0.
+        "def precision_score(tp, fp):\n    if tp + fp == 0:\n        return 0.0\n    return tp / (tp + fp)\n",
+        # NaN repaired after the fact, in metric code (never differentiated).
+        "import torch\n\ndef recall_per_class(tp, fn):\n    score = tp / (tp + fn)\n    score[torch.isnan(score)] = 0.0\n    return score\n",
+        "import tensorflow as tf\n\ndef iou_score(intersection, union):\n    iou = intersection / union\n"
+        "    return tf.where(tf.math.is_nan(iou), tf.zeros_like(iou), iou)\n",
+        # A single where on the denominator in a metric (forward value is what matters).
+        "import numpy as np\n\ndef f1_score(p, r):\n    return np.where(p + r > 0, 2 * p * r / (p + r), 0.0)\n",
+        # Static shapes and hyperparameters.
+        "import tensorflow as tf\n\ndef mse_loss(y_true, y_pred):\n"
+        "    return tf.reduce_sum(tf.square(y_true - y_pred)) / tf.cast(tf.shape(y_true)[0], tf.float32)\n",
+        "import torch\n\nclass DistillLoss(torch.nn.Module):\n    def forward(self, student, teacher):\n"
+        "        return torch.nn.functional.kl_div(torch.log_softmax(student / self.temperature, -1), teacher)\n",
+        # tf.cond on the denominator; torch clamp.
+        "import tensorflow as tf\n\ndef accuracy(correct, total):\n"
+        "    return tf.cond(total > 0, lambda: correct / total, lambda: 0.0)\n",
+        "import torch\n\ndef jaccard_index(inter, union):\n    return inter / union.clamp(min=1e-6)\n",
+        # Not metric/loss code: a plain helper.
+        "import tensorflow as tf\n\ndef normalize(x):\n    return x / tf.reduce_sum(x)\n",
+        # max(d, 1) on a Python count.
+        "def accuracy_score(correct, count):\n    return correct / max(count, 1)\n",
+        # Renormalising probabilities by their own sum (Keras's categorical crossentropy).
+        "import tensorflow as tf\n\ndef categorical_crossentropy(target, output, axis=-1):\n"
+        "    output = output / tf.reduce_sum(output, axis, keepdims=True)\n"
+        "    return -tf.reduce_sum(target * tf.math.log(tf.clip_by_value(output, 1e-7, 1.0)), axis)\n",
+        # A running sample count (numel per update) is nonzero after the first update.
+        "import torch\nfrom torchmetrics import Metric\n\nclass MeanError(Metric):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.add_state(\"err\", default=torch.tensor(0.0), dist_reduce_fx=\"sum\")\n"
+        "        self.add_state(\"total\", default=torch.tensor(0), dist_reduce_fx=\"sum\")\n\n"
+        "    def update(self, preds, target):\n        self.err += (preds - target).abs().sum()\n        self.total += target.numel()\n\n"
+        "    def compute(self):\n        return self.err / self.total\n",
+    ]
+    INVALID = [
+        Invalid(
+            "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
+            "    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n"
+            "    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))\n    return true_positives / predicted_positives\n",
+            "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
+            "    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n"
+            "    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))\n    return true_positives / (predicted_positives + K.epsilon())\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\n\ndef dice_loss(y_true, y_pred):\n    intersection = tf.reduce_sum(y_true * y_pred)\n"
+            "    return 1 - 2 * intersection / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred))\n",
+            "import tensorflow as tf\n\ndef dice_loss(y_true, y_pred):\n    intersection = tf.reduce_sum(y_true * y_pred)\n"
+            "    return 1 - tf.math.divide_no_nan(2 * intersection, tf.reduce_sum(y_true) + tf.reduce_sum(y_pred))\n",
+        ),
+        Invalid(
+            "import keras\n\nclass Recall(keras.metrics.Metric):\n    def __init__(self, name=\"recall\", **kwargs):\n"
+            "        super().__init__(name=name, **kwargs)\n        self.tp = self.add_weight(name=\"tp\", initializer=\"zeros\")\n"
+            "        self.fn = self.add_weight(name=\"fn\", initializer=\"zeros\")\n\n    def result(self):\n"
+            "        return self.tp / (self.tp + self.fn)\n",
+            "import keras\n\nclass Recall(keras.metrics.Metric):\n    def __init__(self, name=\"recall\", **kwargs):\n"
+            "        super().__init__(name=name, **kwargs)\n        self.tp = self.add_weight(name=\"tp\", initializer=\"zeros\")\n"
+            "        self.fn = self.add_weight(name=\"fn\", initializer=\"zeros\")\n\n    def result(self):\n"
+            "        return self.tp / (self.tp + self.fn + keras.config.epsilon())\n",
+        ),
+        Invalid(
+            "import torch\nfrom torchmetrics import Metric\n\nclass MeanRatio(Metric):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.add_state(\"ratio_sum\", default=torch.tensor(0.0), dist_reduce_fx=\"sum\")\n"
+            "        self.add_state(\"matched\", default=torch.tensor(0), dist_reduce_fx=\"sum\")\n\n"
+            "    def update(self, preds, target):\n        mask = target > 0\n        self.ratio_sum += (preds[mask] / target[mask]).sum()\n"
+            "        self.matched += mask.sum()\n\n"
+            "    def compute(self):\n        return self.ratio_sum / self.matched\n",
+            "import torch\nfrom torchmetrics import Metric\n\nclass MeanRatio(Metric):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.add_state(\"ratio_sum\", default=torch.tensor(0.0), dist_reduce_fx=\"sum\")\n"
+            "        self.add_state(\"matched\", default=torch.tensor(0), dist_reduce_fx=\"sum\")\n\n"
+            "    def update(self, preds, target):\n        mask = target > 0\n        self.ratio_sum += (preds[mask] / target[mask]).sum()\n"
+            "        self.matched += mask.sum()\n\n"
+            "    def compute(self):\n        return self.ratio_sum / (self.matched + 1e-7)\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\n\ndef train_step(model, x, y, mask):\n    with tf.GradientTape() as tape:\n"
+            "        loss = tf.reduce_sum(tf.square(model(x) - y) * mask)\n        loss /= tf.reduce_sum(mask)\n"
+            "    return tape.gradient(loss, model.trainable_variables)\n",
+            "import tensorflow as tf\n\ndef train_step(model, x, y, mask):\n    with tf.GradientTape() as tape:\n"
+            "        loss = tf.reduce_sum(tf.square(model(x) - y) * mask)\n        loss = tf.math.divide_no_nan(loss, tf.reduce_sum(mask))\n"
+            "    return tape.gradient(loss, model.trainable_variables)\n",
+        ),
+        Invalid(
+            "import numpy as np\n\ndef balanced_accuracy(cm):\n    per_class = np.diag(cm) / cm.sum(axis=1)\n    return per_class.mean()\n",
+            "import numpy as np\n\ndef balanced_accuracy(cm):\n    per_class = np.diag(cm) / (cm.sum(axis=1) + 1e-7)\n    return per_class.mean()\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\n\ndef precision_metric(tp, fp):\n    return tf.math.divide(tp, tp + fp)\n",
+            "import tensorflow as tf\n\ndef precision_metric(tp, fp):\n    return tf.math.divide_no_nan(tp, tp + fp)\n",
+        ),
+        Invalid(
+            "import keras\n\ndef iou(y_true, y_pred):\n    inter = keras.ops.sum(y_true * y_pred)\n"
+            "    union = keras.ops.sum(y_true) + keras.ops.sum(y_pred) - inter\n    return keras.ops.divide(inter, union)\n",
+            "import keras\n\ndef iou(y_true, y_pred):\n    inter = keras.ops.sum(y_true * y_pred)\n"
+            "    union = keras.ops.sum(y_true) + keras.ops.sum(y_pred) - inter\n    return keras.ops.divide(inter, union + keras.config.epsilon())\n",
+        ),
+        Invalid(
+            "import torch\n\nclass SoftDiceLoss(torch.nn.Module):\n    def forward(self, logits, target):\n"
+            "        probs = torch.sigmoid(logits)\n        inter = (probs * target).sum()\n"
+            "        return 1 - 2 * torch.div(inter, probs.sum() + target.sum())\n",
+            "import torch\n\nclass SoftDiceLoss(torch.nn.Module):\n    def forward(self, logits, target):\n"
+            "        probs = torch.sigmoid(logits)\n        inter = (probs * target).sum()\n"
+            "        return 1 - 2 * torch.div(inter, probs.sum() + target.sum() + 1e-7)\n",
+        ),
+        Invalid(
+            # Elementwise label denominator outside TensorFlow: may be negative, so no `+ eps` fix.
+            "import jax.numpy as jnp\n\ndef mape(y_true, y_pred):\n    return 100.0 * jnp.mean(jnp.abs((y_true - y_pred) / y_true))\n",
+            None,
+        ),
+        Invalid(
+            # NaN repaired after the fact in a loss: the value is fixed, the gradient is not.
+            "import torch\n\ndef weighted_loss(losses, weights):\n    out = (losses * weights).sum() / weights.sum()\n"
+            "    return torch.nan_to_num(out)\n",
+            "import torch\n\ndef weighted_loss(losses, weights):\n    out = (losses * weights).sum() / (weights.sum() + 1e-7)\n"
+            "    return torch.nan_to_num(out)\n",
+        ),
+    ]
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._check(node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._check(node)
+
+    def on_call(self, node: cst.Call) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.CSTNode) -> None:
+        division = self.division_of(node)
+        if division is None:
+            return
+        role = self.role()
+        if role is None:
+            return
+        den = classify(division.denominator, self.context)
+        if den.kind != DATA:
+            return
+        if self._logs and _odds(division):
+            return  # log(p / (1 - p)): EPS203
+        if _renormalises(division, den, self.context):
+            return  # p / sum(p): a row of "probabilities" summing to 0 is not a distribution (invalid input)
+        if self.guarded_by_context(division, role):
+            return
+        repaired = self._repaired_later(division, self.denominator_keys(division.denominator)) if role.differentiable else None
+        family = self.family_for(division, den)
+        fix, how = self._fix(division, den, family)
+        den_code = " ".join(self.context.code(strip_parens(division.denominator)).split())
+        if len(den_code) > 60:
+            den_code = den_code[:57] + "..."
+        message = (
+            f"Division by `{den_code}` in {role.reason} with no guard: {den.why}, so the result is "
+            f"NaN (0/0) or inf there; {_consequence(role)}"
+        )
+        if repaired == "repair":
+            message += " (repairing the NaN afterwards fixes the value, not the gradient)"
+        message += f". {how}"
+        related = [("data-dependent value here", den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
+        self.report(node, message, fix=fix, related=related)
+
+    def _fix(self, division: Division, den: Denominator, family: str | None):  # type: ignore[no-untyped-def]
+        code = self.context.code
+        no_nan = None
+        for target in NO_NAN_DIVIDE_FOR.get(family or "", ()):
+            no_nan = self.context.spell(target)
+            if no_nan:
+                break
+        if no_nan:
+            how = f"Use `{no_nan}` (0 where the denominator is 0, with a zero gradient there)."
+            node = division.node
+            if isinstance(node, cst.AugAssign):
+                if not simple_operand(node.target):
+                    return None, how
+                text = f"{code(node.target)} = {no_nan}({code(node.target)}, {code(strip_parens(node.value))})"
+            else:
+                assert division.numerator is not None
+                extra = ""
+                if isinstance(node, cst.Call):
+                    rest = [a for a in node.args if a.keyword is not None and a.keyword.value == "name"]
+                    extra = "".join(f", {code(a)}" for a in rest)
+                text = f"{no_nan}({code(strip_parens(division.numerator))}, {code(strip_parens(division.denominator))}{extra})"
+            return self.fix("unsafe", f"Use `{no_nan}`", Replacement(node, text)), how
+        if den.elementwise:
+            return None, "Guard it, e.g. `maximum(abs(d), eps)` keeping the sign, or a double `where`."
+        epsilon = self.epsilon_spelling(family)
+        how = f"Add `{epsilon}` to the denominator, or use a `maximum` floor."
+        new_den = self.plus(division.denominator, epsilon, code)
+        if isinstance(division.node, cst.BinaryOperation) and not getattr(division.denominator, "lpar", None):
+            new_den = f"({new_den})"
+        return self.fix("unsafe", f"Add `{epsilon}` to the denominator", Replacement(division.denominator, new_den)), how
+
+
+def _odds(division: Division) -> bool:
+    den = strip_parens(division.denominator)
+    return (
+        division.numerator is not None
+        and isinstance(den, cst.BinaryOperation)
+        and isinstance(den.operator, cst.Subtract)
+        and number_value(den.left) == 1
+        and strip_parens(den.right).deep_equals(strip_parens(division.numerator))
+    )
+
+
+def _renormalises(division: Division, den: Denominator, context) -> bool:  # type: ignore[no-untyped-def]
+    """`x / sum(x, axis, keepdims=True)`: renormalising a distribution by its own sum (Keras's categorical
+    crossentropy does this). Norms are not exempt: a zero feature vector is valid input, use l2_normalize."""
+    source = den.source
+    if division.numerator is None or not isinstance(source, cst.Call):
+        return False
+    leaf = (call_name(source, context) or method_name(source, context) or "").rsplit(".", 1)[-1]
+    if leaf not in ("sum", "reduce_sum", "nansum"):
+        return False
+    operand = arg(source, 0) if context.callee(source) else getattr(source.func, "value", None)
+    if operand is None:
+        return False
+    return context.code(strip_parens(operand)) == context.code(strip_parens(division.numerator))
+
+
+def _inside(node: cst.CSTNode, root: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if current is node:
+            return True
+        stack.extend(current.children)
+    return False
+
+
+# ======================================================================================================
+class MisplacedEpsilon(_DivisionRule):
+    code = "EPS102"
+    name = "misplaced-epsilon"
+    summary = "Epsilon added outside the denominator it was meant to guard"
+    fixable = "sometimes"
+    specificity = 20
+    supersedes = ("EPS101",)
+    docs = """
+    ## What it does
+    In metric, loss and training code, finds an epsilon that sits next to a division by a data-dependent
+    denominator (see EPS101) instead of inside it: `a / b + eps`, `eps + a / b`, `(a + eps) / b` and
+    `a / b * (1 + eps)`, where `b` has no guard. The epsilon is a small literal (≤ 1e-3), `K.epsilon()`,
+    `keras.config.epsilon()`, `finfo(...).eps` or a name like `eps`/`epsilon`/`smooth`.
+
+    ## Why is this bad?
+    Operator precedence puts the epsilon after the division: when `b` is 0 the quotient is already NaN or inf,
+    and adding or multiplying an epsilon leaves it NaN/inf. The code looks guarded, so the NaN is hard to find; in
+    a loss it reaches the gradient and the weights.
+
+    ## Example
+    ```python
+    from tensorflow.keras import backend as K
+
+    def precision(y_true, y_pred):
+        tp = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+        predicted = K.sum(K.round(K.clip(y_pred, 0, 1)))
+        return tp / predicted + K.epsilon()
+    ```
+
+    ## Use instead
+    ```python
+    from tensorflow.keras import backend as K
+
+    def precision(y_true, y_pred):
+        tp = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+        predicted = K.sum(K.round(K.clip(y_pred, 0, 1)))
+        return tp / (predicted + K.epsilon())
+    ```
+
+    ## Fix safety
+    The fix is safe where the intent is unambiguous: it moves the epsilon into the denominator (`a / (b + eps)`),
+    which changes the value by about eps wherever `b` is not 0. A smoothing term (`smooth`, `smoothing`,
+    `laplace`) in the numerator is kept there and also added to the denominator (`(a + s) / (b + s)`, the
+    Dice/Laplace convention). No fix is offered when the quotient goes into a log (the epsilon may be guarding the
+    log) or when its variable is later used as a denominator (`p + r` in an F1 may rely on the epsilon in `p`).
+    """
+
+    VALID = [
+        "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
+        "    tp = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n    predicted = K.sum(K.round(K.clip(y_pred, 0, 1)))\n"
+        "    return tp / (predicted + K.epsilon())\n",
+        # Smooth on both sides: the Dice convention.
+        "import tensorflow as tf\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    inter = tf.reduce_sum(y_true * y_pred)\n"
+        "    return (2.0 * inter + smooth) / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred) + smooth)\n",
+        # An epsilon for a log, no division.
+        "import tensorflow as tf\n\ndef bce_loss(y_true, y_pred, eps=1e-7):\n"
+        "    return -tf.reduce_mean(y_true * tf.math.log(y_pred + eps))\n",
+        # Division by a hyperparameter: nothing to guard.
+        "import torch\n\nclass DistillLoss(torch.nn.Module):\n    def forward(self, student, teacher):\n"
+        "        return (student / self.temperature + 1e-6).log_softmax(-1)\n",
+        # Numerator epsilon with a floored denominator.
+        "import tensorflow as tf\n\ndef coverage_metric(x, mask):\n"
+        "    return (tf.reduce_sum(x * mask) + 1e-7) / tf.maximum(tf.reduce_sum(mask), 1e-7)\n",
+        # Not metric code.
+        "import numpy as np\n\ndef normalize(v):\n    return v / v.sum() + 1e-8\n",
+        # A shift, not an epsilon.
+        "import numpy as np\n\ndef log_ratio_score(tp, support):\n    return np.log(tp / np.maximum(support, 1) + 1.0)\n",
+    ]
+    INVALID = [
+        Invalid(
+            "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
+            "    tp = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n    predicted = K.sum(K.round(K.clip(y_pred, 0, 1)))\n"
+            "    return tp / predicted + K.epsilon()\n",
+            "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
+            "    tp = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n    predicted = K.sum(K.round(K.clip(y_pred, 0, 1)))\n"
+            "    return tp / (predicted + K.epsilon())\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    inter = tf.reduce_sum(y_true * y_pred)\n"
+            "    return (2.0 * inter + smooth) / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred))\n",
+            "import tensorflow as tf\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    inter = tf.reduce_sum(y_true * y_pred)\n"
+            "    return (2.0 * inter + smooth) / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred) + smooth)\n",
+        ),
+        Invalid(
+            "def recall_score(tp, fn):\n    return (tp + 1e-7) / (tp + fn)\n",
+            "def recall_score(tp, fn):\n    return tp / (tp + fn + 1e-7)\n",
+        ),
+        Invalid(
+            "import keras\n\nclass Precision(keras.metrics.Metric):\n    def result(self):\n"
+            "        return self.true_positives / (self.true_positives + self.false_positives) * (1 + 1e-7)\n",
+            "import keras\n\nclass Precision(keras.metrics.Metric):\n    def result(self):\n"
+            "        return self.true_positives / (self.true_positives + self.false_positives + 1e-7)\n",
+        ),
+        Invalid(
+            "import torch\n\ndef iou_metric(pred, target, eps=1e-6):\n    inter = (pred * target).sum()\n"
+            "    union = pred.sum() + target.sum() - inter\n    score = eps + inter / union\n    return score\n",
+            "import torch\n\ndef iou_metric(pred, target, eps=1e-6):\n    inter = (pred * target).sum()\n"
+            "    union = pred.sum() + target.sum() - inter\n    score = inter / (union + eps)\n    return score\n",
+        ),
+        Invalid(
+            # Inside a log the epsilon may be meant for the log: reported, not fixed.
+            "import tensorflow as tf\n\ndef info_loss(y_true, y_pred):\n    p = tf.reduce_sum(y_true * y_pred, 0)\n"
+            "    return -tf.reduce_sum(tf.math.log(p / tf.reduce_sum(p) + 1e-8))\n",
+            None,
+        ),
+        Invalid(
+            # `p` is later a denominator (`p + r`) that relies on the epsilon: reported, not fixed.
+            "from keras import backend as K\n\ndef f1(y_true, y_pred):\n    tp = K.sum(y_true * y_pred)\n"
+            "    p = tp / K.sum(y_pred) + K.epsilon()\n    r = tp / (K.sum(y_true) + K.epsilon())\n    return 2 * p * r / (p + r)\n",
+            None,
+        ),
+    ]
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Add):
+            self._added(node)
+        elif isinstance(node.operator, cst.Multiply):
+            self._multiplied(node)
+        elif isinstance(node.operator, cst.Divide):
+            self._numerator(node)
+
+    def on_call(self, node: cst.Call) -> None:
+        division = self.division_of(node)
+        if division is not None and division.numerator is not None:
+            self._numerator_of(division)
+
+    # `a / b + eps`, `eps + a / b`
+    def _added(self, node: cst.BinaryOperation) -> None:
+        for quotient, other in ((node.left, node.right), (node.right, node.left)):
+            division = self.division_of(strip_parens(quotient))
+            if division is None or not self._is_small_epsilon(other):
+                continue
+            context = self._unguarded(division)
+            if context is None:
+                return
+            role, den = context
+            fix = None
+            if self._fix_is_unambiguous(node) and division.numerator is not None and isinstance(division.node, cst.BinaryOperation):
+                eps = self.context.code(strip_parens(other))
+                new = f"{self.context.code(division.numerator)} / ({self.plus(division.denominator, eps, self.context.code)})"
+                fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(node, new))
+            self._report(node, division, den, role, "is added after the division", fix)
+            return
+
+    # `a / b * (1 + eps)`
+    def _multiplied(self, node: cst.BinaryOperation) -> None:
+        for quotient, other in ((node.left, node.right), (node.right, node.left)):
+            division = self.division_of(strip_parens(quotient))
+            if division is None:
+                continue
+            terms = add_terms(other)
+            if len(terms) != 2 or not isinstance(strip_parens(other), cst.BinaryOperation):
+                continue
+            ones = [t for t in terms if number_value(t) == 1]
+            epss = [t for t in terms if number_value(t) != 1 and self._is_small_epsilon(t)]
+            if not ones or not epss:
+                continue
+            context = self._unguarded(division)
+            if context is None:
+                return
+            role, den = context
+            fix = None
+            if self._fix_is_unambiguous(node) and division.numerator is not None and isinstance(division.node, cst.BinaryOperation):
+                eps = self.context.code(strip_parens(epss[0]))
+                new = f"{self.context.code(division.numerator)} / ({self.plus(division.denominator, eps, self.context.code)})"
+                fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(node, new))
+            self._report(node, division, den, role, "scales the quotient after the division", fix)
+            return
+
+    # `(a + eps) / b`
+    def _numerator(self, node: cst.BinaryOperation) -> None:
+        division = self.division_of(node)
+        if division is not None:
+            self._numerator_of(division)
+
+    def _numerator_of(self, division: Division) -> None:
+        assert division.numerator is not None
+        numerator = strip_parens(division.numerator)
+        terms = add_terms(numerator)
+        if len(terms) < 2:
+            return
+        epsilons = [t for t in terms if self._is_small_epsilon(t) or _is_smooth(t)]
+        if not epsilons:
+            return
+        context = self._unguarded(division)
+        if context is None:
+            return
+        role, den = context
+        eps_node = epsilons[0]
+        eps = self.context.code(strip_parens(eps_node))
+        fix = None
+        code = self.context.code
+        if not self._logs or _is_smooth(eps_node):
+            if _is_smooth(eps_node):
+                new_den = self.plus(division.denominator, eps, code)
+                wrap = isinstance(division.node, cst.BinaryOperation) and not getattr(division.denominator, "lpar", None)
+                replacement = Replacement(division.denominator, f"({new_den})" if wrap else new_den)
+                fix = self.fix("safe", "Add the smoothing term to the denominator too", replacement)
+            else:
+                rest = [t for t in terms if t is not eps_node]
+                if len(rest) == 1 and isinstance(division.node, cst.BinaryOperation):
+                    num_text = code(parenthesize(strip_parens(rest[0])))
+                    new = f"{num_text} / ({self.plus(division.denominator, eps, code)})"
+                    fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(division.node, new))
+        self._report(division.node, division, den, role, "is in the numerator, not the denominator", fix)
+
+    # -- shared -----------------------------------------------------------------------------------------------
+    def _is_small_epsilon(self, node: cst.BaseExpression) -> bool:
+        node = strip_parens(node)
+        if not is_epsilon(node, self.context):
+            return False
+        value = epsilon_value(node, self.context)
+        if value is not None:
+            return 0 < value <= 1e-3
+        # names, self.eps, finfo(...).eps: only when named like an epsilon (not any positive local)
+        if isinstance(node, cst.Name):
+            return is_epsilon_name(node.value)
+        return True
+
+    def _unguarded(self, division: Division) -> tuple[Role, Denominator] | None:
+        role = self.role()
+        if role is None:
+            return None
+        den = classify(division.denominator, self.context)
+        if den.kind != DATA or self.guarded_by_context(division, role):
+            return None
+        return role, den
+
+    def _fix_is_unambiguous(self, node: cst.CSTNode) -> bool:
+        """Not inside a log, and (when assigned) the variable is not used later as a denominator or in a log."""
+        if self._logs:
+            return False
+        if not self._assigns:
+            return True
+        assign = self._assigns[-1]
+        assert isinstance(assign, cst.Assign)
+        names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+        scope = self.context.function
+        if scope is None:
+            return True
+        if not names:
+            return False  # assigned to an attribute or a subscript: later uses cannot be followed
+        start = scope.order_of(assign) or 0
+        for other in m.findall(scope.node, m.BinaryOperation(operator=m.Divide())):
+            assert isinstance(other, cst.BinaryOperation)
+            if (scope.order_of(other) or 0) > start and any(n.value in names for n in m.findall(other.right, m.Name())):  # type: ignore[union-attr]
+                return False
+        for call in m.findall(scope.node, m.Call()):
+            assert isinstance(call, cst.Call)
+            if (scope.order_of(call) or 0) > start and call_name(call, self.context) in LOG_LIKE_FUNCTIONS | {"numpy.log", "math.log"}:
+                if any(n.value in names for n in m.findall(call, m.Name())):  # type: ignore[union-attr]
+                    return False
+        return True
+
+    def _report(self, node: cst.CSTNode, division: Division, den: Denominator, role: Role, where: str, fix) -> None:  # type: ignore[no-untyped-def]
+        den_code = " ".join(self.context.code(strip_parens(division.denominator)).split())
+        if len(den_code) > 60:
+            den_code = den_code[:57] + "..."
+        self.report(
+            node,
+            f"Misplaced epsilon in {role.reason}: it {where}, so it does not guard the denominator `{den_code}` ({den.why}); "
+            f"the quotient is still NaN/inf there and {_consequence(role)}. Put it in the denominator.",
+            fix=fix,
+        )
+
+
+def _is_smooth(node: cst.BaseExpression) -> bool:
+    node = strip_parens(node)
+    name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+    return bool(name) and any(part in name.lower() for part in ("smooth", "laplace"))  # type: ignore[union-attr]
+
+
+# ======================================================================================================
+class SingleWhereGuard(_DivisionRule):
+    code = "EPS103"
+    name = "single-where-guard"
+    summary = "A single where around a division or log in differentiable code: the gradient is still NaN"
+    fixable = "sometimes"
+    specificity = 10
+    supersedes = ("EPS101",)
+    docs = """
+    ## What it does
+    In loss and training code (code that is differentiated), finds `where(cond, x, y)` — `tf.where`,
+    `keras.ops.where`, `K.switch`, `torch.where`, `jnp.where`, `jax.lax.select` — whose condition tests a value
+    that a branch divides by or takes the log of, with that value not sanitised inside the branch:
+    `tf.where(d > 0, a / d, 0.0)`, `torch.where(p > 0, torch.log(p), 0)`, also when the branch is a variable
+    assigned just before (`r = a / d; where(d > 0, r, 0)`). Metric code that is never differentiated is not
+    reported (there a single where is fine), nor is `np.where`.
+
+    ## Why is this bad?
+    A where selects values, but both branches are computed for every element. The untaken branch is inf or NaN
+    where `d == 0`; in the backward pass its gradient is multiplied by the zero mask, and `0 × inf = NaN`. The loss
+    value looks clean while the gradient is NaN, and one optimizer step writes NaN into the weights. Measured in
+    TensorFlow, PyTorch and JAX (ml-api-facts.md §E; the same holds for `keras.ops.where` on every backend).
+
+    ## Example
+    ```python
+    import tensorflow as tf
+
+    def soft_ratio_loss(y_true, y_pred):
+        denom = tf.reduce_sum(y_true, axis=-1)
+        return tf.where(denom > 0, tf.reduce_sum(y_pred, axis=-1) / denom, 0.0)
+    ```
+
+    ## Use instead
+    ```python
+    import tensorflow as tf
+
+    def soft_ratio_loss(y_true, y_pred):
+        denom = tf.reduce_sum(y_true, axis=-1)
+        return tf.where(denom > 0, tf.reduce_sum(y_pred, axis=-1) / tf.where(denom > 0, denom, 1), 0.0)
+    ```
+
+    ## Fix safety
+    The fix is safe: it applies the double-where pattern, sanitising the operand with the same condition
+    (`where(cond, d, 1)` in the branch taken when `cond` holds, `where(cond, 1, d)` in the other), so the selected
+    values are unchanged and the untaken branch is finite. It is offered for the inline form only, when the
+    condition is simple enough to repeat, and not for `K.switch` or `jax.lax.select` (which need tensors of the
+    operand's shape instead of a scalar 1).
+    """
+
+    VALID = [
+        # The double-where pattern.
+        "import tensorflow as tf\n\ndef ratio_loss(y_true, y_pred):\n    denom = tf.reduce_sum(y_true)\n"
+        "    safe = tf.where(denom > 0, denom, 1.0)\n    return tf.where(denom > 0, tf.reduce_sum(y_pred) / safe, 0.0)\n",
+        # Metric code is never differentiated: a single where is fine.
+        "import tensorflow as tf\n\ndef iou_score(inter, union):\n    return tf.where(union > 0, inter / union, 0.0)\n",
+        # NumPy is never differentiated.
+        "import numpy as np\n\ndef entropy_loss(p):\n    return -np.sum(np.where(p > 0, p * np.log(p), 0.0))\n",
+        # divide_no_nan inside the where.
+        "import tensorflow as tf\n\ndef ratio_loss(y_true, y_pred):\n    d = tf.reduce_sum(y_true)\n"
+        "    return tf.where(d > 0, tf.math.divide_no_nan(tf.reduce_sum(y_pred), d), 0.0)\n",
+        # The operand is clamped inside the branch.
+        "import torch\n\nclass EntropyLoss(torch.nn.Module):\n    def forward(self, p):\n"
+        "        return -(torch.where(p > 0, p * torch.log(p.clamp(min=1e-12)), torch.zeros_like(p))).sum()\n",
+        # The condition does not test the denominator.
+        "import tensorflow as tf\n\ndef masked_loss(y_true, y_pred, mask):\n    return tf.where(mask, (y_true - y_pred) / 2.0, 0.0)\n",
+        # jnp.where with the safe value computed first (JAX FAQ idiom).
+        "import jax\nimport jax.numpy as jnp\n\ndef loss_fn(x):\n    safe_x = jnp.where(x > 0.0, x, 1.0)\n"
+        "    return jnp.where(x > 0.0, jnp.log(safe_x), 0.0).sum()\n",
+    ]
+    INVALID = [
+        Invalid(
+            "import tensorflow as tf\n\ndef soft_ratio_loss(y_true, y_pred):\n    denom = tf.reduce_sum(y_true, axis=-1)\n"
+            "    return tf.where(denom > 0, tf.reduce_sum(y_pred, axis=-1) / denom, 0.0)\n",
+            "import tensorflow as tf\n\ndef soft_ratio_loss(y_true, y_pred):\n    denom = tf.reduce_sum(y_true, axis=-1)\n"
+            "    return tf.where(denom > 0, tf.reduce_sum(y_pred, axis=-1) / tf.where(denom > 0, denom, 1), 0.0)\n",
+        ),
+        Invalid(
+            "import torch\n\nclass EntropyLoss(torch.nn.Module):\n    def forward(self, p):\n"
+            "        return -torch.where(p > 0, p * torch.log(p), torch.zeros_like(p)).sum()\n",
+            "import torch\n\nclass EntropyLoss(torch.nn.Module):\n    def forward(self, p):\n"
+            "        return -torch.where(p > 0, p * torch.log(torch.where(p > 0, p, 1)), torch.zeros_like(p)).sum()\n",
+        ),
+        Invalid(
+            "import jax\nimport jax.numpy as jnp\n\ndef loss_fn(params, x, y):\n    pred = x @ params\n"
+            "    return jnp.where(y == 0, 0.0, (pred - y) / y).mean()\n\ngrad_fn = jax.grad(loss_fn)\n",
+            "import jax\nimport jax.numpy as jnp\n\ndef loss_fn(params, x, y):\n    pred = x @ params\n"
+            "    return jnp.where(y == 0, 0.0, (pred - y) / jnp.where(y == 0, 1, y)).mean()\n\ngrad_fn = jax.grad(loss_fn)\n",
+        ),
+        Invalid(
+            "from keras import ops\n\ndef kl_loss(y_true, y_pred):\n"
+            "    return ops.sum(ops.where(y_true > 0, y_true * ops.log(y_true), 0.0) - y_true * ops.log(ops.clip(y_pred, 1e-7, 1.0)))\n",
+            "from keras import ops\n\ndef kl_loss(y_true, y_pred):\n"
+            "    return ops.sum(ops.where(y_true > 0, y_true * ops.log(ops.where(y_true > 0, y_true, 1)), 0.0) - y_true * ops.log(ops.clip(y_pred, 1e-7, 1.0)))\n",
+        ),
+        Invalid(
+            # Through a variable: reported, not fixed.
+            "import tensorflow as tf\n\ndef weighted_loss(y_true, y_pred, w):\n    total = tf.reduce_sum(w)\n"
+            "    ratio = tf.reduce_sum(w * tf.square(y_true - y_pred)) / total\n    return tf.where(total > 0, ratio, 0.0)\n",
+            None,
+        ),
+        Invalid(
+            # K.switch needs tensors: reported, not fixed.
+            "from tensorflow.keras import backend as K\n\ndef focal_loss(y_true, y_pred):\n    n = K.sum(y_true)\n"
+            "    return K.switch(K.greater(n, 0), K.sum(y_pred) / n, 0.0)\n",
+            None,
+        ),
+        Invalid(
+            "import tensorflow as tf\n\ndef train_step(model, x, y):\n    with tf.GradientTape() as tape:\n"
+            "        n = tf.reduce_sum(y)\n        loss = tf.where(n > 0, -tf.math.log(n), 0.0)\n"
+            "    return tape.gradient(loss, model.trainable_variables)\n",
+            "import tensorflow as tf\n\ndef train_step(model, x, y):\n    with tf.GradientTape() as tape:\n"
+            "        n = tf.reduce_sum(y)\n        loss = tf.where(n > 0, -tf.math.log(tf.where(n > 0, n, 1)), 0.0)\n"
+            "    return tape.gradient(loss, model.trainable_variables)\n",
+        ),
+    ]
+
+    def on_call(self, node: cst.Call) -> None:
+        name = call_name(node, self.context)
+        family = WHERE_FUNCTIONS.get(name or "")
+        if family not in DIFFERENTIABLE_WHERE_FAMILIES:
+            return
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        if len(positional) < 3:
+            return
+        role = self.role()
+        if role is None or not role.differentiable:
+            return
+        cond, x, y = positional[:3]
+        cond_keys = operand_keys(cond, self.context)
+        if not cond_keys:
+            return
+        hazards: list[tuple[cst.BaseExpression, bool, str]] = []  # (operand, in the true branch, "division"|"log")
+        through_variable: list[cst.CSTNode] = []
+        for branch, taken_when_true in ((x, True), (y, False)):
+            found = self._hazards(branch, cond_keys)
+            if found:
+                hazards.extend((operand, taken_when_true, kind) for operand, kind in found)
+                continue
+            bare = strip_parens(branch)
+            scope = self.context.function
+            if isinstance(bare, cst.Name) and scope is not None:
+                binding = scope.reaching_binding(bare)
+                if binding is not None and binding.value is not None and binding.augmented_op is None:
+                    via = self._hazards(binding.value, cond_keys)
+                    if via:
+                        through_variable.append(binding.node)
+                        hazards.extend((operand, taken_when_true, kind) for operand, kind in via)
+        if not hazards:
+            return
+        operand, _, kind = hazards[0]
+        what = f"`{' '.join(self.context.code(strip_parens(operand)).split())}`"
+        if len(what) > 50:
+            what = what[:47] + "...`"
+        op = "divides by" if kind == "division" else "takes the log of"
+        message = (
+            f"Single `where` guard in {role.reason}: the branch that {op} {what} is still computed where the condition "
+            f"is false, so its inf/NaN enters the backward pass and the gradient is NaN (0 × inf) even though the "
+            f"forward value is clean; sanitise the operand too (double where: `where(cond, {'d' if kind == 'division' else 'p'}, 1)` inside)"
+        )
+        fix = None
+        fixable = not through_variable and family in WHERE_FIX_FAMILIES and _simple_condition(cond) and name != "jax.lax.select"
+        if fixable:
+            where_text = self.context.code(node.func)
+            cond_text = self.context.code(strip_parens(cond))
+            replacements = []
+            for operand, when_true, _ in hazards:
+                inner = self.context.code(strip_parens(operand))
+                text = f"{where_text}({cond_text}, {inner}, 1)" if when_true else f"{where_text}({cond_text}, 1, {inner})"
+                replacements.append(Replacement(operand, text))
+            fix = self.fix("safe", "Sanitise the operand with a second where (double-where pattern)", *replacements)
+        related = [("computed here", n) for n in through_variable]
+        self.report(node, message, fix=fix, related=related)
+
+    def _hazards(self, branch: cst.BaseExpression, cond_keys: set[str]) -> list[tuple[cst.BaseExpression, str]]:
+        found: list[tuple[cst.BaseExpression, str]] = []
+        stack: list[cst.CSTNode] = [branch]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, (cst.Lambda, cst.FunctionDef)):
+                continue
+            operand, kind = None, ""
+            division = self.division_of(current)
+            if division is not None and not isinstance(current, cst.AugAssign):
+                operand, kind = division.denominator, "division"
+            elif isinstance(current, cst.Call):
+                name = call_name(current, self.context)
+                if name in LOG_LIKE_FUNCTIONS:
+                    operand, kind = arg(current, 0), "log"
+                elif method_name(current, self.context) in LOG_LIKE_METHODS and not current.args and self._uses("torch"):
+                    operand, kind = current.func.value, "log"  # type: ignore[attr-defined]
+                if name is not None and name in WHERE_FUNCTIONS:
+                    continue  # a nested where decides for itself
+            if operand is not None and operand_keys(operand, self.context) & cond_keys:
+                if classify(operand, self.context).kind != GUARDED:
+                    found.append((operand, kind))
+                    continue
+            stack.extend(current.children)
+        return found
+
+
+def _simple_condition(cond: cst.BaseExpression) -> bool:
+    cond = strip_parens(cond)
+    if isinstance(cond, cst.Comparison):
+        return simple_operand(cond.left) and all(simple_operand(c.comparator) for c in cond.comparisons)
+    if isinstance(cond, cst.Call):
+        return all(simple_operand(a.value) for a in cond.args) and simple_operand(cond.func)
+    if isinstance(cond, cst.UnaryOperation):
+        return _simple_condition(cond.expression)
+    return simple_operand(cond)

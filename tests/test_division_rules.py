@@ -1,0 +1,336 @@
+"""EPS101 (unguarded division), EPS102 (misplaced epsilon) and EPS103 (single-where guard) on realistic metric
+and loss files, end to end through `lint-eps check`: what a user sees, what `--fix` / `--fix --unsafe-fixes`
+writes, and that the result lints clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import write
+
+DIVISION = "EPS101,EPS102,EPS103"
+
+
+def report(cli, folder: Path, *args: str) -> list[dict]:
+    result = cli(["check", "--select", DIVISION, "--no-cache", "--exit-zero", "--output-format", "json", *args], folder)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def rows(found: list[dict]) -> list[tuple[str, int]]:
+    return sorted((d["code"], d["location"]["row"]) for d in found)
+
+
+# -- Keras F1 metric: the classic StackOverflow functions -----------------------------------------------------
+KERAS_F1 = '''\
+from tensorflow.keras import backend as K
+
+
+def recall_m(y_true, y_pred):
+    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+    possible_positives = K.sum(K.round(K.clip(y_true, 0, 1)))
+    return true_positives / possible_positives
+
+
+def precision_m(y_true, y_pred):
+    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))
+    return true_positives / predicted_positives + K.epsilon()
+
+
+def f1_m(y_true, y_pred):
+    precision = precision_m(y_true, y_pred)
+    recall = recall_m(y_true, y_pred)
+    return 2 * ((precision * recall) / (precision + recall + K.epsilon()))
+
+
+def batch_summary(values):
+    # Not metric code: a plain helper.
+    return values / K.sum(values)
+'''
+
+
+def test_keras_f1_metrics_are_reported_and_fixed(cli, project: Path) -> None:
+    path = write(project, "metrics.py", KERAS_F1)
+    found = report(cli, project)
+    # recall: unguarded; precision: the epsilon is added after the division; f1 is guarded; the helper is not
+    # metric code.
+    assert rows(found) == [("EPS101", 7), ("EPS102", 13)]
+    by_code = {d["code"]: d for d in found}
+    assert "possible_positives" in by_code["EPS101"]["message"] and "NaN" in by_code["EPS101"]["message"]
+    assert by_code["EPS101"]["fix"]["applicability"] == "unsafe"
+    assert by_code["EPS102"]["fix"]["applicability"] == "safe"
+
+    # Safe fixes only: EPS102 is repaired, EPS101 waits for --unsafe-fixes.
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--exit-zero"], project)
+    text = path.read_text()
+    assert "return true_positives / (predicted_positives + K.epsilon())" in text
+    assert "return true_positives / possible_positives\n" in text
+
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
+    text = path.read_text()
+    assert "return true_positives / (possible_positives + K.epsilon())" in text
+    assert report(cli, project) == []
+
+
+# -- Dice losses with smooth terms ---------------------------------------------------------------------------
+DICE = '''\
+import tensorflow as tf
+
+
+def dice_coef(y_true, y_pred, smooth=1.0):
+    y_true_f = tf.reshape(y_true, [-1])
+    y_pred_f = tf.reshape(y_pred, [-1])
+    intersection = tf.reduce_sum(y_true_f * y_pred_f)
+    return (2.0 * intersection + smooth) / (tf.reduce_sum(y_true_f) + tf.reduce_sum(y_pred_f) + smooth)
+
+
+def dice_loss(y_true, y_pred, smooth=1.0):
+    intersection = tf.reduce_sum(y_true * y_pred, axis=[1, 2, 3])
+    union = tf.reduce_sum(y_true, axis=[1, 2, 3]) + tf.reduce_sum(y_pred, axis=[1, 2, 3])
+    return 1.0 - tf.reduce_mean((2.0 * intersection + smooth) / union)
+
+
+def iou_loss(y_true, y_pred):
+    intersection = tf.reduce_sum(y_true * y_pred)
+    union = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred) - intersection
+    return 1.0 - intersection / union
+'''
+
+
+def test_dice_smooth_both_sides_is_clean_and_one_sided_smooth_is_fixed(cli, project: Path) -> None:
+    path = write(project, "losses.py", DICE)
+    found = report(cli, project)
+    assert rows(found) == [("EPS101", 20), ("EPS102", 14)]
+    eps101 = next(d for d in found if d["code"] == "EPS101")
+    # A loss: the message says what the NaN does to training, and the TF fix is divide_no_nan.
+    assert "gradient" in eps101["message"] and "divide_no_nan" in eps101["message"]
+
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
+    text = path.read_text()
+    # The smoothing term is kept in the numerator and added to the denominator (Dice convention).
+    assert "(2.0 * intersection + smooth) / (union + smooth)" in text
+    assert "return 1.0 - tf.math.divide_no_nan(intersection, union)" in text
+    assert report(cli, project) == []
+
+
+# -- torchmetrics-like metric with running state -------------------------------------------------------------
+TORCHMETRIC = '''\
+import torch
+from torchmetrics import Metric
+
+
+class MeanAbsoluteError(Metric):
+    def __init__(self):
+        super().__init__()
+        self.add_state("sum_abs_error", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds, target):
+        self.sum_abs_error += torch.sum(torch.abs(preds - target))
+        self.total += target.numel()
+
+    def compute(self):
+        return self.sum_abs_error / self.total
+
+
+class PositiveRate(Metric):
+    def __init__(self, threshold=0.5):
+        super().__init__()
+        self.threshold = threshold
+        self.add_state("hits", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, preds, target):
+        positive = target > 0
+        self.hits += ((preds > self.threshold) & positive).sum()
+        self.total += positive.sum()
+
+    def compute(self):
+        return self.hits / self.total
+'''
+
+
+def test_torchmetrics_state_counts_samples_or_positives(cli, project: Path) -> None:
+    path = write(project, "my_metrics.py", TORCHMETRIC)
+    found = report(cli, project)
+    # `total` counting elements (numel) is nonzero after one update: not reported. `total` counting positive
+    # targets is 0 for a batch without positives: reported in `compute`.
+    assert rows(found) == [("EPS101", 32)]
+    assert "self.total" in found[0]["message"] and "torchmetrics" in found[0]["message"]
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
+    assert "return self.hits / (self.total + 1e-7)" in path.read_text()
+
+
+# -- Keras Metric subclass: divide_no_nan vs plain division ---------------------------------------------------
+KERAS_METRIC = '''\
+import keras
+import tensorflow as tf
+
+
+class BalancedRecall(keras.metrics.Metric):
+    def __init__(self, name="balanced_recall", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_weight(name="tp", initializer="zeros")
+        self.false_negatives = self.add_weight(name="fn", initializer="zeros")
+        self.seen = self.add_weight(name="seen", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.cast(y_pred > 0.5, self.dtype)
+        y_true = tf.cast(y_true, self.dtype)
+        self.true_positives.assign_add(tf.reduce_sum(y_true * y_pred))
+        self.false_negatives.assign_add(tf.reduce_sum(y_true * (1 - y_pred)))
+        self.seen.assign_add(tf.cast(tf.size(y_true), self.dtype))
+
+    def result(self):
+        recall = tf.math.divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)
+        coverage = self.true_positives / self.seen
+        return recall, coverage, self.true_positives / (self.true_positives + self.false_negatives)
+'''
+
+
+def test_keras_metric_subclass(cli, project: Path) -> None:
+    path = write(project, "keras_metric.py", KERAS_METRIC)
+    found = report(cli, project)
+    # `seen` accumulates tf.size: a sample count. The last ratio is tp / (tp + fn) without a guard.
+    assert rows(found) == [("EPS101", 22)]
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
+    text = path.read_text()
+    assert "tf.math.divide_no_nan(self.true_positives, self.true_positives + self.false_negatives)\n" in text
+    assert report(cli, project) == []
+
+
+# -- Single where: a loss (gradient NaN) versus a metric (fine) -----------------------------------------------
+WHERE = '''\
+import tensorflow as tf
+
+
+def coverage_loss(y_true, y_pred):
+    denom = tf.reduce_sum(y_true, axis=-1)
+    ratio = tf.where(denom > 0, tf.reduce_sum(y_true * y_pred, axis=-1) / denom, 0.0)
+    return 1.0 - tf.reduce_mean(ratio)
+
+
+def coverage_score(y_true, y_pred):
+    denom = tf.reduce_sum(y_true, axis=-1)
+    return tf.where(denom > 0, tf.reduce_sum(y_true * y_pred, axis=-1) / denom, 0.0)
+'''
+
+
+def test_single_where_in_loss_only_and_double_where_fix(cli, project: Path) -> None:
+    path = write(project, "coverage.py", WHERE)
+    found = report(cli, project)
+    # One mistake, one finding: EPS103 on the loss; the metric's single where is fine.
+    assert rows(found) == [("EPS103", 6)]
+    assert "gradient is NaN" in found[0]["message"]
+    assert found[0]["fix"]["applicability"] == "safe"
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--exit-zero"], project)
+    text = path.read_text()
+    assert "/ tf.where(denom > 0, denom, 1), 0.0)" in text.splitlines()[5]
+    assert report(cli, project) == []
+
+
+# -- PyTorch loss module, JAX training code, NumPy metric ------------------------------------------------------
+MIXED = '''\
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+
+class TokenLoss(torch.nn.Module):
+    def forward(self, logits, target, mask):
+        nll = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+        return (nll * mask).sum() / mask.sum()
+
+
+class ClampedTokenLoss(torch.nn.Module):
+    def forward(self, logits, target, mask):
+        nll = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+        return (nll * mask).sum() / mask.sum().clamp(min=1)
+
+
+def train_step(params, x, y):
+    def loss_fn(p):
+        err = jnp.abs(x @ p - y)
+        return jnp.sum(err) / jnp.count_nonzero(y)
+
+    return jax.grad(loss_fn)(params)
+
+
+def per_class_accuracy(cm):
+    # Mean of the per-class recall: a class absent from the data has a zero row.
+    return np.mean(np.diag(cm) / cm.sum(axis=1))
+
+
+def overall_accuracy(cm):
+    # The total of a confusion matrix is the number of samples.
+    return np.trace(cm) / cm.sum()
+'''
+
+
+def test_torch_jax_numpy(cli, project: Path) -> None:
+    write(project, "mixed.py", MIXED)
+    found = report(cli, project)
+    assert rows(found) == [("EPS101", 10), ("EPS101", 22), ("EPS101", 29)]
+    messages = {d["location"]["row"]: d["message"] for d in found}
+    assert "in a loss the NaN reaches the gradient" in messages[10]
+    assert "metric reports NaN" in messages[29]
+
+
+# -- Guards recognised through local variables and control flow -----------------------------------------------
+GUARDS = '''\
+import tensorflow as tf
+
+
+def precision_score(tp, fp):
+    denom = tp + fp
+    if denom == 0:
+        return 0.0
+    return tp / denom
+
+
+def masked_mse_loss(y_true, y_pred, mask):
+    count = tf.reduce_sum(mask)
+    count = tf.maximum(count, 1.0)
+    return tf.reduce_sum(tf.square(y_true - y_pred) * mask) / count
+
+
+def recall_score(tp, fn):
+    return tf.cond(tp + fn > 0, lambda: tp / (tp + fn), lambda: 0.0)
+
+
+def distill_loss(student, teacher, temperature=4.0, warmup_steps=1000, step=0):
+    scale = min(step / warmup_steps, 1.0)
+    return scale * tf.reduce_mean(tf.square(student / temperature - teacher / temperature))
+
+
+def mae_loss(y_true, y_pred):
+    return tf.reduce_sum(tf.abs(y_true - y_pred)) / tf.cast(tf.shape(y_true)[0], tf.float32)
+'''
+
+
+def test_guards_are_recognised(cli, project: Path) -> None:
+    write(project, "guarded.py", GUARDS)
+    assert report(cli, project) == []
+
+
+NONE_CHECK = '''\
+import tensorflow as tf
+
+
+def weighted_mse_loss(y_true, y_pred, sample_weight=None):
+    losses = tf.square(y_true - y_pred)
+    if sample_weight is not None:
+        return tf.reduce_sum(losses * sample_weight) / tf.reduce_sum(sample_weight)
+    return tf.reduce_mean(losses)
+'''
+
+
+def test_a_none_check_is_not_a_zero_guard(cli, project: Path) -> None:
+    path = write(project, "weighted.py", NONE_CHECK)
+    found = report(cli, project)
+    assert rows(found) == [("EPS101", 7)]
+    cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
+    assert "tf.math.divide_no_nan(tf.reduce_sum(losses * sample_weight), tf.reduce_sum(sample_weight))" in path.read_text()

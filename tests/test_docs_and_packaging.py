@@ -1,0 +1,53 @@
+"""Generated docs are in sync with the rule classes, and the package ships every sub-package it has."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+from conftest import ROOT
+from lint_eps import docs
+from lint_eps.registry import all_rules
+
+
+def test_rule_pages_are_up_to_date() -> None:
+    pages = ROOT / "docs" / "rules"
+    for name, text in docs.rule_pages().items():
+        page = pages / name
+        assert page.exists(), f"{page} is missing: run `python -m lint_eps.docs`"
+        assert page.read_text(encoding="utf-8") == text, f"{page} is stale: run `python -m lint_eps.docs`"
+    assert {p.name for p in pages.glob("EPS*.md")} == set(docs.rule_pages())
+
+
+def test_readme_rule_table_is_up_to_date_and_links_every_rule() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert docs.render_readme(readme) == readme, "README rule table is stale: run `python -m lint_eps.docs`"
+    for code in all_rules():
+        assert f"[{code}](docs/rules/{code}.md)" in readme
+
+
+def test_every_python_subpackage_is_listed_for_installation() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    mapping = config.get("package-dir", {})
+    on_disk = set()
+    for package, folder in [("lint_eps", ROOT / "lint_eps"), *[(name, ROOT / path) for name, path in mapping.items()]]:
+        for init in folder.rglob("__init__.py"):
+            relative = init.parent.relative_to(folder)
+            on_disk.add(".".join([package, *relative.parts]) if relative.parts else package)
+    assert on_disk == listed, f"packages in pyproject.toml differ from the folders on disk: {sorted(on_disk ^ listed)}"
+
+
+def test_static_linter_does_not_import_heavy_frameworks() -> None:
+    """The pre-commit hook and the CLI stay light: linting imports no TensorFlow, NumPy or torch."""
+    import subprocess
+
+    code = (
+        "import sys, lint_eps\n"
+        "lint_eps.lint_source(open(sys.argv[1]).read(), sys.argv[1])\n"
+        "heavy = [m for m in ('tensorflow', 'numpy', 'torch', 'jax', 'keras') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "examples" / "keras_segmentation.py")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
