@@ -18,6 +18,7 @@ from . import __version__
 from .config import ConfigError, discover_settings
 from .diagnostic import Diagnostic
 from .registry import SelectionError, all_rules, validate_selectors
+from .settings import Settings
 from .reporters import FORMATS
 from .reporters import text as text_reporter
 from .runner import FixMode, lint_files
@@ -88,6 +89,35 @@ def _use_color() -> bool:
     return sys.stdout.isatty()
 
 
+def build_settings(
+    first_path: str,
+    config_path: str | None,
+    *,
+    select: tuple[str, ...] = (),
+    extend_select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    force_exclude: bool = False,
+) -> Settings:
+    """The configuration file's settings with the command line's selection on top (shared by every command)."""
+    try:
+        settings = discover_settings(first_path, config_path)
+        overrides: dict[str, Any] = {}
+        if select:
+            overrides["select"] = _codes(select)
+            validate_selectors(overrides["select"], "--select")
+        if extend_select:
+            overrides["extend_select"] = settings.extend_select + _codes(extend_select)
+            validate_selectors(_codes(extend_select), "--extend-select")
+        if ignore:
+            overrides["ignore"] = settings.ignore + _codes(ignore)
+            validate_selectors(_codes(ignore), "--ignore")
+        if force_exclude:
+            overrides["force_exclude"] = True
+        return settings.with_overrides(**overrides)
+    except (ConfigError, SelectionError) as exc:
+        raise UsageFailure(str(exc)) from None
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="lint-eps")
 def main() -> None:
@@ -145,23 +175,7 @@ def check(
         raise UsageFailure(f"path does not exist: {missing[0]}")
     if config_path is not None and not os.path.isfile(config_path):
         raise UsageFailure(f"config file does not exist: {config_path}")
-    try:
-        settings = discover_settings(targets[0], config_path)
-        overrides: dict[str, Any] = {}
-        if select:
-            overrides["select"] = _codes(select)
-            validate_selectors(overrides["select"], "--select")
-        if extend_select:
-            overrides["extend_select"] = settings.extend_select + _codes(extend_select)
-            validate_selectors(_codes(extend_select), "--extend-select")
-        if ignore:
-            overrides["ignore"] = settings.ignore + _codes(ignore)
-            validate_selectors(_codes(ignore), "--ignore")
-        if force_exclude:
-            overrides["force_exclude"] = True
-        settings = settings.with_overrides(**overrides)
-    except (ConfigError, SelectionError) as exc:
-        raise UsageFailure(str(exc)) from None
+    settings = build_settings(targets[0], config_path, select=select, extend_select=extend_select, ignore=ignore, force_exclude=bool(force_exclude))
 
     files, discovery_errors = discover(targets, settings)
     for error in discovery_errors:

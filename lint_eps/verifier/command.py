@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 
-from lint_eps.cli import UsageFailure, _codes
-from lint_eps.config import ConfigError, discover_settings
+from lint_eps.cli import UsageFailure, build_settings
 from lint_eps.discovery import discover
 from lint_eps.fixes import fix_source
-from lint_eps.registry import SelectionError, selected_codes, validate_selectors
+from lint_eps.registry import selected_codes
 from lint_eps.runner import lint_files
 from lint_eps.settings import Settings
 from lint_eps.source import SourceError, decode_source
@@ -26,18 +25,7 @@ ENGINE_CODES = ("EPS00",)  # syntax / internal / io errors: nothing to run
 
 
 def _settings(first: str, config_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Settings:
-    try:
-        settings = discover_settings(first, config_path)
-        overrides: dict[str, Any] = {}
-        if select:
-            overrides["select"] = _codes(select)
-            validate_selectors(overrides["select"], "--select")
-        if ignore:
-            overrides["ignore"] = settings.ignore + _codes(ignore)
-            validate_selectors(_codes(ignore), "--ignore")
-        return settings.with_overrides(**overrides)
-    except (ConfigError, SelectionError) as exc:
-        raise UsageFailure(str(exc)) from None
+    return build_settings(first, config_path, select=select, ignore=ignore)
 
 
 def _batches(targets: list[Target], fixed_files: dict[str, str] | None) -> list[Batch]:
