@@ -143,3 +143,8 @@ def _walk(folder: Path, ignores: _Ignores, files: list[str], errors: list[Discov
             if ignores.excluded(path, is_dir=False):
                 continue
             files.append(entry.path)
+
+
+def is_excluded(path: str, settings: Settings) -> bool:
+    """Whether `lint-eps --force-exclude PATH` would skip this file (the editor server asks for open buffers)."""
+    return _Ignores(settings).excluded_or_inside_excluded(Path(os.path.realpath(path)), is_dir=False)

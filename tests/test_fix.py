@@ -107,3 +107,29 @@ def test_write_is_atomic_when_interrupted(tmp_path: Path, monkeypatch: pytest.Mo
         fixes_module.write_atomically(str(target), b"new\n")
     assert target.read_text() == "original\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
+
+
+UNGUARDED_RECALL = '''\
+import tensorflow as tf
+
+
+def recall(y_true, y_pred):
+    tp = tf.reduce_sum(y_true * tf.round(y_pred))
+    return tp / tf.reduce_sum(y_true)
+'''
+
+
+def test_unsafe_fixes_need_the_flag(project: Path) -> None:
+    path = write(project, "metrics.py", UNGUARDED_RECALL)
+    shown = run_cli(["metrics.py"], project)
+    assert "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)" in shown.stdout
+    safe_only = run_cli(["--fix", "metrics.py"], project)
+    assert safe_only.returncode == 1 and path.read_text() == UNGUARDED_RECALL
+    unsafe = run_cli(["--fix", "--unsafe-fixes", "metrics.py"], project)
+    assert unsafe.returncode == 0, unsafe.stdout
+    assert path.read_text() == UNGUARDED_RECALL.replace(
+        "tp / tf.reduce_sum(y_true)", "tf.math.divide_no_nan(tp, tf.reduce_sum(y_true))"
+    )
+    cst.parse_module(path.read_text())
+    again = run_cli(["--fix", "--unsafe-fixes", "metrics.py"], project)
+    assert again.returncode == 0 and "All checks passed!" in again.stdout

@@ -41,9 +41,12 @@ def test_hook_fails_on_findings_and_passes_on_clean_code(tmp_path: Path) -> None
     good = subprocess.run([pre_commit, "try-repo", str(ROOT), "lint-eps", "--all-files"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout
-    # The hook's environment has the static linter only: no TensorFlow pulled in.
-    envs = list((tmp_path / "pre-commit-home").glob("repo*/py_env-*"))
-    assert envs, "pre-commit did not create a python environment"
-    for env_dir in envs:
-        assert not list(env_dir.glob("lib/python*/site-packages/tensorflow*")), "the hook installed TensorFlow"
-        assert list(env_dir.glob("lib/python*/site-packages/libcst")), "the hook did not install libcst"
+
+
+def test_hook_install_pulls_no_tensorflow() -> None:
+    """pre-commit installs the package without extras: its base requirements must stay light."""
+    from importlib.metadata import requires
+
+    base = [r for r in requires("lint-eps") or [] if "extra ==" not in r]
+    names = sorted(r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower() for r in base)
+    assert names == ["click", "libcst", "pathspec", "tomli"]
