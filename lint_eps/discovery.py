@@ -40,6 +40,8 @@ class _Ignores:
         # folder -> spec of the .gitignore found there
         self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
         self._repo_roots: dict[Path, bool] = {}
+        self.walk_root: Path | None = None
+        self._covering: dict[Path, pathspec.PathSpec] = {}
 
     def _gitignore(self, folder: Path) -> pathspec.PathSpec | None:
         if folder not in self._gitignores:
@@ -70,12 +72,31 @@ class _Ignores:
             # .gitignore files from the file's folder up to the repository root (or the filesystem root).
             for folder in absolute.parents:
                 spec = self._gitignore(folder)
-                if spec is not None and spec.match_file(absolute.relative_to(folder).as_posix() + suffix):
-                    return True
+                if spec is not None:
+                    spec = self._below_walk_root(folder, spec)
+                    if spec.match_file(absolute.relative_to(folder).as_posix() + suffix):
+                        return True
                 if self._is_repo_root(folder):
                     break
         return False
 
+    def set_walk_root(self, folder: Path | None) -> None:
+        """The folder named on the command line that is being walked. As in ruff, a .gitignore entry that
+        ignores that folder itself (or one above it, such as `.venv/`) does not hide what is inside it: the user
+        asked for it."""
+        self.walk_root = Path(os.path.abspath(folder)) if folder is not None else None
+        self._covering = {}
+
+    def _below_walk_root(self, folder: Path, spec: pathspec.PathSpec) -> pathspec.PathSpec:
+        """`spec` without the patterns that ignore the walk root or a folder above it (see set_walk_root)."""
+        root = self.walk_root
+        if root is None or not (root == folder or folder in root.parents):
+            return spec
+        if folder not in self._covering:
+            chain = [p.relative_to(folder).as_posix() + "/" for p in (root, *root.parents) if folder in p.parents]
+            kept = [pattern for pattern in spec.patterns if not any(pattern.match_file(d) for d in chain)]
+            self._covering[folder] = spec if len(kept) == len(spec.patterns) else pathspec.PathSpec(kept)
+        return self._covering[folder]
 
     def excluded_or_inside_excluded(self, path: Path, is_dir: bool) -> bool:
         """For --force-exclude on named paths: the path or any folder above it (up to the root) is excluded."""
@@ -105,7 +126,9 @@ def discover(paths: list[str], settings: Settings) -> tuple[list[str], list[Disc
         elif path.is_dir():
             if settings.force_exclude and raw not in (".", "./") and ignores.excluded_or_inside_excluded(path, is_dir=True):
                 continue
+            ignores.set_walk_root(path)
             _walk(path, ignores, files, errors, seen_dirs)
+            ignores.set_walk_root(None)
         elif os.path.lexists(raw):
             errors.append(DiscoveryError(raw, "not a regular file or folder (broken symlink?)"))
     unique = sorted(dict.fromkeys(os.path.normpath(f) for f in files))

@@ -5,10 +5,8 @@ This is the single entry point used by the CLI, the verifier and the language se
 
 from __future__ import annotations
 
-import ast
 import re
 import traceback
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -18,14 +16,17 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from .context import FileContext
 from .deepstack import run_with_deep_stack
 from .diagnostic import Diagnostic, Edit, Fix, Location
-from .noqa import parse_noqa
+from .noqa import parse_noqa, unused_noqa
+from .prefilter import FileText, passes
 from .registry import all_rules, selected_codes
 from .rule import Report, Rule
 from .settings import Settings
 from .source import LineIndex
+from .walk import TOKEN_TYPE_NAMES, walk_callbacks
 
 SYNTAX_ERROR = "EPS001"
 INTERNAL_ERROR = "EPS002"
+UNUSED_NOQA = "EPS004"
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,18 @@ def rules_for(codes: Iterable[str]) -> list[type[Rule]]:
     return [catalogue[c] for c in sorted(codes) if c in catalogue and not catalogue[c].engine_only]
 
 
-def triggered(rule_classes: list[type[Rule]], source: str) -> list[type[Rule]]:
-    """Rules whose trigger strings occur in the text: the byte-level prefilter that spares most parses."""
+def triggered(rule_classes: list[type[Rule]], source: str | FileText, settings: Settings | None = None) -> list[type[Rule]]:
+    """Rules that can report on this text: one of their trigger strings occurs and their `prefilter` (if any)
+    passes. The prefilter that spares most parses; a file no rule survives is never parsed by libcst."""
+    text = source if isinstance(source, FileText) else FileText(source, settings=settings)
+    raw = text.source
     out = []
     for rule in rule_classes:
-        if not rule.triggers or any(t.decode() in source for t in rule.triggers):
-            out.append(rule)
+        if rule.triggers and not any(t.decode() in raw for t in rule.triggers):
+            continue
+        if rule.prefilter is not None and not passes(rule.prefilter, text):
+            continue
+        out.append(rule)
     return out
 
 
@@ -119,17 +126,15 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else "invalid syntax"
 
 
-def check_syntax_fast(source: str, path: str) -> Diagnostic | None:
-    """A C-speed syntax check for files the prefilter spares from libcst."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source, filename=path)
-    except SyntaxError as exc:
+def check_syntax_fast(source: str | FileText, path: str) -> Diagnostic | None:
+    """A C-speed syntax check for files the prefilter spares from libcst (reusing the prefilter's ast)."""
+    text = source if isinstance(source, FileText) else FileText(source, path)
+    if text.tree is not None:
+        return None
+    exc = text.syntax_error
+    if isinstance(exc, SyntaxError):
         return _syntax_diagnostic(path, f"invalid syntax: {exc.msg}", exc.lineno or 1, exc.offset or 1)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
-    return None
+    return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
 
 
 def parse(source: str, path: str) -> cst.Module | Diagnostic:
@@ -175,17 +180,16 @@ def _lint_source(
     if codes is None:
         codes = selected_codes(settings, path)
     rule_classes = rules_for(codes)
+    text = FileText(source, path, settings)
     if prefilter:
-        rule_classes = triggered(rule_classes, source)
+        rule_classes = triggered(rule_classes, text)
     if not rule_classes:
-        if SYNTAX_ERROR in codes:
-            error = check_syntax_fast(source, path)
-            return [error] if error else []
-        return []
+        error = check_syntax_fast(text, path) if SYNTAX_ERROR in codes else None
+        return [error] if error else _apply_noqa([], source, path, codes)
     module = parse(source, path)
     if isinstance(module, Diagnostic):
         return [module] if SYNTAX_ERROR in codes else []
-    return _run_rules(module, source, path, settings, rule_classes, codes)
+    return _apply_noqa(_run_rules(module, source, path, settings, rule_classes, codes), source, path, codes)
 
 
 def _run_rules(
@@ -200,7 +204,9 @@ def _run_rules(
     rules = [cls(context) for cls in rule_classes]
     dispatcher = _Dispatcher(context, rules)
     try:
-        module.visit(dispatcher)
+        # Read-only walk in libcst's order; token subtrees only when some rule handles a token type.
+        tokens = any(name in TOKEN_TYPE_NAMES for name in (*dispatcher.visits, *dispatcher.leaves))
+        walk_callbacks(module, dispatcher.on_visit, dispatcher.on_leave, tokens=tokens)
     except RecursionError:
         dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
 
@@ -223,7 +229,7 @@ def _run_rules(
             )
     if reports:
         diagnostics.extend(_place(module, path, _drop_superseded(reports)))
-    return _apply_noqa(diagnostics, source)
+    return diagnostics
 
 
 def _drop_superseded(reports: list[Report]) -> list[Report]:
@@ -285,8 +291,10 @@ def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnos
     return out
 
 
-def _apply_noqa(diagnostics: list[Diagnostic], source: str) -> list[Diagnostic]:
-    if not diagnostics:
+def _apply_noqa(diagnostics: list[Diagnostic], source: str, path: str, codes: frozenset[str]) -> list[Diagnostic]:
+    """Drop suppressed findings; with EPS004 selected, report the noqa codes that suppressed nothing."""
+    check_unused = UNUSED_NOQA in codes
+    if not diagnostics and not check_unused:
         return diagnostics
     noqa = parse_noqa(LineIndex(source).lines()) if "noqa" in source.lower() else {}
     kept = []
@@ -295,5 +303,7 @@ def _apply_noqa(diagnostics: list[Diagnostic], source: str) -> list[Diagnostic]:
         if suppression is not None and suppression.suppresses(diagnostic.code):
             continue
         kept.append(diagnostic)
+    if check_unused and noqa:
+        kept.extend(unused_noqa(noqa, diagnostics, source, path, codes, frozenset(all_rules())))
     kept.sort(key=Diagnostic.sort_key)
     return kept

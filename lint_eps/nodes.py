@@ -35,7 +35,13 @@ def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
 
 
 def strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
-    return node.with_changes(lpar=(), rpar=()) if getattr(node, "lpar", None) else node
+    """`node` without its own parentheses, for looking at; nodes that need them (`()`, a generator) keep them."""
+    if not getattr(node, "lpar", None):
+        return node
+    try:
+        return node.with_changes(lpar=(), rpar=())
+    except cst.CSTValidationError:
+        return node
 
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:

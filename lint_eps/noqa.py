@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .diagnostic import Diagnostic, Edit, Fix, Location
+from .source import LineIndex
+
 NOQA_RE = re.compile(
     r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
@@ -17,6 +20,8 @@ class Noqa:
     row: int
     codes: frozenset[str] | None  # None: a bare `# noqa` suppresses everything
     column: int  # 1-based column of the `#`
+    end_column: int = 0  # 1-based column just past the directive
+    listed: tuple[str, ...] = ()  # the codes in written order
 
     def suppresses(self, code: str) -> bool:
         return self.codes is None or code in self.codes
@@ -59,6 +64,56 @@ def parse_noqa(lines: list[str]) -> dict[int, Noqa]:
         if match is None:
             continue
         codes = match.group("codes")
-        parsed = frozenset(c.upper() for c in CODE_SPLIT_RE.split(codes.strip())) if codes else None
-        out[index + 1] = Noqa(index + 1, parsed, match.start() + 1)
+        listed = tuple(c.upper() for c in CODE_SPLIT_RE.split(codes.strip())) if codes else ()
+        out[index + 1] = Noqa(index + 1, frozenset(listed) if codes else None, match.start() + 1, match.end() + 1, listed)
+    return out
+
+
+def unused_noqa(
+    directives: dict[int, Noqa],
+    diagnostics: list[Diagnostic],
+    source: str,
+    path: str,
+    selected: frozenset[str],
+    known: frozenset[str],
+) -> list[Diagnostic]:
+    """EPS004: lint-eps codes in `# noqa: ...` that suppress no finding on their row.
+
+    Reported: unknown `EPS` codes, and codes of selected rules that did not fire on the row. Left alone: codes
+    of other linters, codes of rules not selected in this run, and bare `# noqa`.
+    """
+    fired: dict[int, set[str]] = {}
+    for diagnostic in diagnostics:
+        fired.setdefault(diagnostic.noqa_row or diagnostic.location.row, set()).add(diagnostic.code)
+    lines = LineIndex(source).lines()
+    out = []
+    for row, directive in sorted(directives.items()):
+        if directive.codes is None:
+            continue
+        unknown = [c for c in directive.listed if c.startswith("EPS") and c not in known]
+        unused = [c for c in directive.listed if c in known and c in selected and c not in fired.get(row, set())]
+        stale = unknown + unused
+        if not stale:
+            continue
+        keep = [c for c in directive.listed if c not in stale]
+        line = lines[row - 1]
+        start, end = directive.column, directive.end_column
+        rest = line[end - 1 :]
+        if keep:
+            content = "# noqa: " + ", ".join(keep)
+        elif rest.strip():
+            content = "#"  # the comment goes on after the directive: keep it a comment
+        else:
+            content = ""
+            start = len(line[: start - 1].rstrip()) + 1  # also drop the spaces before the `#`
+        parts = []
+        if unknown:
+            parts.append(f"unknown code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+        if unused:
+            parts.append(f"unused code{'s' if len(unused) > 1 else ''} {', '.join(unused)} (no such finding on this line)")
+        location = Location(row, directive.column)
+        fix = Fix("safe", "Remove the unused noqa codes" if keep else "Remove the unused noqa directive", (Edit(content, Location(row, start), Location(row, end)),))
+        out.append(
+            Diagnostic("EPS004", "`# noqa` with " + " and ".join(parts), path, location, Location(row, end), fix, row, "unused-noqa")
+        )
     return out

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .walk import walk
+
 
 @dataclass(frozen=True)
 class Param:
@@ -140,7 +142,7 @@ class Scope:
     def _flow(self) -> _FlowIndexer:
         if self._index is None:
             indexer = _FlowIndexer(self.node)
-            self.node.visit(indexer)
+            walk(self.node, indexer)
             self._index = indexer
         return self._index
 

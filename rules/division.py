@@ -15,6 +15,7 @@ import libcst.matchers as m
 
 from lint_eps.nodes import arg, number_value, parenthesize, simple_operand, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
+from lint_eps.walk import findall
 
 from .analysis.denominators import (
     DATA,
@@ -28,7 +29,7 @@ from .analysis.denominators import (
     operand_keys,
 )
 from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
-from .analysis.roles import Role, function_role
+from .analysis.roles import Role, function_role, role_code_contains
 from .tables.division import (
     COND_FUNCTIONS,
     DIFFERENTIABLE_WHERE_FAMILIES,
@@ -74,6 +75,9 @@ class _DivisionRule(Rule):
     """Shared machinery: enclosing guards, roles, division matching, fix spelling."""
 
     triggers = TRIGGERS
+    # Every finding is in metric, loss or training code (`role()`): a file is parsed for these rules only when
+    # the code of a function that may have a role contains a trigger.
+    prefilter = staticmethod(lambda text: role_code_contains(text, TRIGGERS))
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)
@@ -238,13 +242,13 @@ class _DivisionRule(Rule):
         if start is None:
             return None
         # One level of aliases: `flat = r.flatten()` then `flat[torch.isinf(flat)] = 0`.
-        for later in m.findall(scope.node, m.Assign()):
+        for later in findall(scope.node, m.Assign()):
             assert isinstance(later, cst.Assign)
             if (scope.order_of(later) or 0) > start and operand_keys(later.value, self.context) & targets:
                 for t in later.targets:
                     if isinstance(t.target, cst.Name):
                         targets = targets | {t.target.value}
-        for call in m.findall(scope.node, m.Call()):
+        for call in findall(scope.node, m.Call()):
             assert isinstance(call, cst.Call)
             order = scope.order_of(call)
             if order is None or order <= start:
@@ -271,13 +275,13 @@ class _DivisionRule(Rule):
                     if cond_keys & targets and _tests_nan(cond, self.context):
                         return "repair"
         # torch/numpy in-place repair: r[torch.isnan(r)] = 0, r[r != r] = 0
-        for sub_assign in m.findall(scope.node, m.Assign(targets=[m.AssignTarget(target=m.Subscript())])):
+        for sub_assign in findall(scope.node, m.Assign(targets=[m.AssignTarget(target=m.Subscript())])):
             order = scope.order_of(sub_assign)
             if order is None or order <= start:
                 continue
             target = sub_assign.targets[0].target  # type: ignore[attr-defined]
             if operand_keys(target.value, self.context) & targets and (
-                _tests_nan(target, self.context) or m.findall(target, m.Comparison(comparisons=[m.ComparisonTarget(operator=m.NotEqual())]))
+                _tests_nan(target, self.context) or findall(target, m.Comparison(comparisons=[m.ComparisonTarget(operator=m.NotEqual())]))
             ):
                 return "repair"
         return None
@@ -289,7 +293,7 @@ class _DivisionRule(Rule):
             return den.family
         # The numerator's framework, then what the file imports.
         if division.numerator is not None:
-            for call in m.findall(division.numerator, m.Call()):
+            for call in findall(division.numerator, m.Call()):
                 family = family_of(self.context.callee(call))  # type: ignore[arg-type]
                 if family:
                     return family
@@ -336,25 +340,25 @@ def test_keys(test: cst.BaseExpression, context) -> set[str]:  # type: ignore[no
 
 def _shape_like(node: cst.BaseExpression) -> bool:
     return bool(
-        m.findall(node, m.Attribute(attr=m.Name("shape") | m.Name("ndim") | m.Name("dtype")))
-        or m.findall(node, m.Call(func=m.Name("len") | m.Attribute(attr=m.Name("shape") | m.Name("rank") | m.Name("size") | m.Name("dim"))))
+        findall(node, m.Attribute(attr=m.Name("shape") | m.Name("ndim") | m.Name("dtype")))
+        or findall(node, m.Call(func=m.Name("len") | m.Attribute(attr=m.Name("shape") | m.Name("rank") | m.Name("size") | m.Name("dim"))))
     )
 
 
 def _exit_checks(function: cst.CSTNode) -> list[tuple[cst.CSTNode, cst.BaseExpression | None]]:
     out: list[tuple[cst.CSTNode, cst.BaseExpression | None]] = []
-    for node in m.findall(function, m.If() | m.Assert()):
+    for node in findall(function, m.If() | m.Assert()):
         if isinstance(node, cst.Assert):
             out.append((node, node.test))
             continue
         assert isinstance(node, cst.If)
-        if m.findall(node.body, m.Return() | m.Raise() | m.Continue() | m.Break()):
+        if findall(node.body, m.Return() | m.Raise() | m.Continue() | m.Break()):
             out.append((node, node.test))
     return out
 
 
 def _tests_nan(node: cst.CSTNode, context) -> bool:  # type: ignore[no-untyped-def]
-    for call in m.findall(node, m.Call()):
+    for call in findall(node, m.Call()):
         assert isinstance(call, cst.Call)
         if call_name(call, context) in NAN_TEST_FUNCTIONS or method_name(call, context) in NAN_TEST_METHODS:
             return True
@@ -918,14 +922,14 @@ class MisplacedEpsilon(_DivisionRule):
         if not names:
             return False  # assigned to an attribute or a subscript: later uses cannot be followed
         start = scope.order_of(assign) or 0
-        for other in m.findall(scope.node, m.BinaryOperation(operator=m.Divide())):
+        for other in findall(scope.node, m.BinaryOperation(operator=m.Divide())):
             assert isinstance(other, cst.BinaryOperation)
-            if (scope.order_of(other) or 0) > start and any(n.value in names for n in m.findall(other.right, m.Name())):  # type: ignore[union-attr]
+            if (scope.order_of(other) or 0) > start and any(n.value in names for n in findall(other.right, m.Name())):  # type: ignore[union-attr]
                 return False
-        for call in m.findall(scope.node, m.Call()):
+        for call in findall(scope.node, m.Call()):
             assert isinstance(call, cst.Call)
             if (scope.order_of(call) or 0) > start and call_name(call, self.context) in LOG_LIKE_FUNCTIONS | {"numpy.log", "math.log"}:
-                if any(n.value in names for n in m.findall(call, m.Name())):  # type: ignore[union-attr]
+                if any(n.value in names for n in findall(call, m.Name())):  # type: ignore[union-attr]
                     return False
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -40,6 +41,9 @@ class LogOfActivation(Rule):
     summary = "Log of a sigmoid/softmax output: use the exact log-activation"
     fixable = "sometimes"
     triggers = (b"sigmoid", b"softmax", b"expit")
+    # Every finding is a call of a `log` (LOG_FUNCTIONS, whose names all end with the identifier `log`, or a
+    # `.log()` method): the identifier occurs in the file (at the call, or in the import of an alias).
+    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])log(?![A-Za-z0-9_\x80-\U0010ffff])")
     specificity = 10
     supersedes = ("EPS201", "EPS203")
     docs = """

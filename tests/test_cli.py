@@ -161,3 +161,14 @@ def test_color_only_when_forced_or_on_a_tty(project: Path) -> None:
     assert "\x1b[" not in plain.stdout
     colored = run_cli(["losses.py"], project, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
     assert "\x1b[" in colored.stdout
+
+
+def test_unused_noqa_is_opt_in_and_fixable(project: Path, cli) -> None:
+    source = "import torch\nv = torch.log_softmax(x, 1)  # noqa: EPS202\nw = torch.log(torch.sigmoid(z))  # noqa: EPS202\n"
+    path = write(project, "m.py", source)
+    assert cli(["m.py"], project).exit_code == 0
+    result = cli(["--extend-select", "EPS004", "m.py"], project)
+    assert result.exit_code == 1
+    assert "m.py:2:30: EPS004 [*] `# noqa` with unused code EPS202 (no such finding on this line)" in result.output
+    assert cli(["--extend-select", "EPS004", "--fix", "m.py"], project).exit_code == 0
+    assert path.read_text() == source.replace("v = torch.log_softmax(x, 1)  # noqa: EPS202", "v = torch.log_softmax(x, 1)")

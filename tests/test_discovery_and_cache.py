@@ -115,3 +115,14 @@ def test_named_folder_inside_an_excluded_folder_is_linted(project: Path, cli) ->
     result = cli(["--output-format", "json", "venv/lib/site-packages/keras"], project)
     assert _files(result.output) == {"venv/lib/site-packages/keras/losses.py"}
     assert cli(["--force-exclude", "venv/lib/site-packages/keras"], project).exit_code == 0
+
+
+def test_named_folder_inside_a_gitignored_folder_is_linted(project: Path, cli) -> None:
+    """`.venv/` in .gitignore hides the virtualenv from `lint-eps .`, not from `lint-eps .venv/.../keras`."""
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    write(project, ".gitignore", ".venv/\n*_pb2.py\n")
+    write(project, ".venv/lib/site-packages/keras/losses.py", TF_LOSS)
+    write(project, ".venv/lib/site-packages/keras/model_pb2.py", TF_LOSS)
+    assert cli(["--output-format", "json", "."], project).output.strip() == "[]"
+    result = cli(["--output-format", "json", ".venv/lib/site-packages/keras"], project)
+    assert _files(result.output) == {".venv/lib/site-packages/keras/losses.py"}

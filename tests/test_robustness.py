@@ -98,3 +98,16 @@ def test_lint_source_api_on_odd_text() -> None:
     assert [(d.code, d.location.row, d.location.column) for d in crlf] == [("EPS202", 2, 5)]
     tabs = lint_source("import torch\nif True:\n\tv = torch.log(torch.sigmoid(z))\n", "tabs.py")
     assert [(d.code, d.location.row, d.location.column) for d in tabs] == [("EPS202", 3, 6)]
+
+
+def test_parenthesised_empty_tuple_and_generator_defaults() -> None:
+    """Rules look through parentheses; nodes that cannot lose theirs must not crash a rule (EPS002)."""
+    source = (
+        "import tensorflow as tf\n"
+        "def dice_loss(y_true, y_pred, axes=(), eps=(1e-7), extra=(x for x in ())):\n"
+        "    p = tf.clip_by_value(y_pred, eps, 1 - eps)\n"
+        "    return tf.reduce_sum(y_true * tf.math.log(p), axis=axes)\n"
+        "def names(base, extra=()):\n"
+        "    return base + extra\n"
+    )
+    assert [d.code for d in lint_source(source, "defaults.py") if d.code == "EPS002"] == []

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.imports import dotted_name
 from lint_eps.nodes import arg, number_value, strip_parens
@@ -141,13 +142,13 @@ def state_attributes(context: FileContext, class_node: cst.ClassDef) -> frozense
     if cached is not None:
         return cached  # type: ignore[return-value]
     found: set[str] = set()
-    for call in m.findall(class_node, m.Call(func=m.Attribute(value=m.Name("self")))):
+    for call in findall(class_node, m.Call(func=m.Attribute(value=m.Name("self")))):
         assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
         method = call.func.attr.value
         if method in STATE_CREATORS_NAMED and call.args and isinstance(call.args[0].value, cst.SimpleString):
             found.add(call.args[0].value.evaluated_value)  # type: ignore[arg-type]
     if any(t in context.source for t in STATE_CREATORS_ASSIGNED):
-        for assign in m.findall(class_node, m.Assign()):
+        for assign in findall(class_node, m.Assign()):
             assert isinstance(assign, cst.Assign)
             value = assign.value
             if (
@@ -174,13 +175,13 @@ def state_updates(context: FileContext, class_node: cst.ClassDef) -> dict[str, l
     for statement in class_node.body.body:
         if not isinstance(statement, cst.FunctionDef) or statement.name.value == "__init__" or statement.name.value.startswith("reset"):
             continue
-        for aug in m.findall(statement, m.AugAssign(target=m.Attribute(value=m.Name("self")), operator=m.AddAssign())):
+        for aug in findall(statement, m.AugAssign(target=m.Attribute(value=m.Name("self")), operator=m.AddAssign())):
             assert isinstance(aug, cst.AugAssign)
             updates.setdefault(aug.target.attr.value, []).append((statement, aug.value))  # type: ignore[attr-defined]
-        for assign in m.findall(statement, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name("self")))])):
+        for assign in findall(statement, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name("self")))])):
             assert isinstance(assign, cst.Assign)
             updates.setdefault(assign.targets[0].target.attr.value, []).append((statement, assign.value))  # type: ignore[attr-defined]
-        for call in m.findall(statement, m.Call(func=m.Attribute(value=m.Attribute(value=m.Name("self"))))):
+        for call in findall(statement, m.Call(func=m.Attribute(value=m.Attribute(value=m.Name("self"))))):
             assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
             if call.func.attr.value in STATE_UPDATE_METHODS and call.args:
                 updates.setdefault(call.func.value.attr.value, []).append((statement, call.args[0].value))  # type: ignore[attr-defined]
@@ -358,7 +359,7 @@ class _Classifier:
             if binding is None or binding.value is None:
                 return False
             index = binding.value
-        if not m.findall(index, m.Comparison()):
+        if not findall(index, m.Comparison()):
             return False
         return bool(operand_keys(index, self.context) & operand_keys(node.value, self.context))
 
@@ -408,7 +409,7 @@ class _Classifier:
     # -- names and attributes ---------------------------------------------------------------------------------
     @staticmethod
     def _is_augmented(method: cst.FunctionDef, attr: str) -> bool:
-        return bool(m.findall(method, m.AugAssign(target=m.Attribute(value=m.Name("self"), attr=m.Name(attr)))))
+        return bool(findall(method, m.AugAssign(target=m.Attribute(value=m.Name("self"), attr=m.Name(attr)))))
 
     def _attribute(self, node: cst.Attribute) -> Denominator:
         if is_epsilon(node, self.context):
@@ -426,7 +427,7 @@ class _Classifier:
             state = state_attributes(self.context, class_node)
             updates = state_updates(self.context, class_node).get(attr, [])
             for method, value in updates:
-                if attr not in state and not m.findall(value, m.Attribute(value=m.Name("self"), attr=m.Name(attr))) and not self._is_augmented(method, attr):
+                if attr not in state and not findall(value, m.Attribute(value=m.Name("self"), attr=m.Name(attr))) and not self._is_augmented(method, attr):
                     continue  # a plain attribute set elsewhere, not accumulated state
                 inner = _Classifier(self.context, Scope(method, class_node), self.busy | {attr}).classify(value)
                 if inner.is_data:

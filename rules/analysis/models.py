@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, number_value, strip_parens
 from lint_eps.scope import Binding, Scope
@@ -248,11 +249,11 @@ def code_keras_backend(context: FileContext) -> str | None:
         return cached  # type: ignore[return-value]
     found = None
     backend_key = m.SimpleString('"KERAS_BACKEND"') | m.SimpleString("'KERAS_BACKEND'")
-    for assign in m.findall(context.module, m.Assign(targets=[m.AssignTarget(target=m.Subscript(slice=[m.SubscriptElement(slice=m.Index(value=backend_key))]))], value=m.SimpleString())):
+    for assign in findall(context.module, m.Assign(targets=[m.AssignTarget(target=m.Subscript(slice=[m.SubscriptElement(slice=m.Index(value=backend_key))]))], value=m.SimpleString())):
         found = assign.value.evaluated_value  # type: ignore[attr-defined]
-    for call in m.findall(context.module, m.Call(func=m.Attribute(attr=m.Name("setdefault")), args=[m.Arg(value=backend_key), m.Arg(value=m.SimpleString())])):
+    for call in findall(context.module, m.Call(func=m.Attribute(attr=m.Name("setdefault")), args=[m.Arg(value=backend_key), m.Arg(value=m.SimpleString())])):
         found = found or call.args[1].value.evaluated_value  # type: ignore[attr-defined]
-    for call in m.findall(context.module, m.Call(args=[m.Arg(value=m.SimpleString())])):
+    for call in findall(context.module, m.Call(args=[m.Arg(value=m.SimpleString())])):
         if context.callee(call) in ("keras.config.set_backend", "keras.utils.set_backend"):  # type: ignore[arg-type]
             found = call.args[0].value.evaluated_value  # type: ignore[attr-defined]
     if found not in ("tensorflow", "jax", "torch"):

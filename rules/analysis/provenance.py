@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 import libcst.matchers as m
 
+from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, names_in, number_value, strip_parens
 from lint_eps.scope import Binding, Scope
@@ -232,7 +233,7 @@ class ProvenanceAnalysis:
         start = binding.order if binding is not None else 0
         if use is None:
             return False
-        for call in m.findall(scope.node, m.Call()):
+        for call in findall(scope.node, m.Call()):
             assert isinstance(call, cst.Call)
             order = scope.order_of(call)
             if order is None or not start < order < use:
@@ -446,7 +447,7 @@ class ProvenanceAnalysis:
 
     @staticmethod
     def _has_comparison(node: cst.CSTNode) -> bool:
-        return bool(m.findall(node, m.Comparison()))
+        return bool(findall(node, m.Comparison()))
 
     def _compares_operand(self, condition: cst.BaseExpression, branches: list[cst.BaseExpression]) -> bool:
         """The condition compares something that also appears in a branch (`where(p > 0, log(p), 0)`,
@@ -468,8 +469,8 @@ def compares_operand(condition: cst.BaseExpression, branches: list[cst.BaseExpre
         binding = (context.function or context.scope).reaching_binding(bare)
         if binding is not None and binding.value is not None and binding.augmented_op is None:
             condition = binding.value
-    tests: list[cst.CSTNode] = list(m.findall(condition, m.Comparison()))
-    for call in m.findall(condition, m.Call()):
+    tests: list[cst.CSTNode] = list(findall(condition, m.Comparison()))
+    for call in findall(condition, m.Call()):
         assert isinstance(call, cst.Call)
         func = call.func
         short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""

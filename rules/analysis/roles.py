@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
+from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
+
+if TYPE_CHECKING:
+    from lint_eps.prefilter import FileText, FunctionFacts
 
 from ..tables.roles import (
     GRADIENT_CALLS,
@@ -76,13 +81,13 @@ def _compiled_names(context: FileContext) -> dict[str, str]:
         return cached  # type: ignore[return-value]
     found: dict[str, str] = {}
     if "compile" in context.source:
-        for call in m.findall(context.module, m.Call(func=m.Attribute(attr=m.Name("compile")))):
+        for call in findall(context.module, m.Call(func=m.Attribute(attr=m.Name("compile")))):
             assert isinstance(call, cst.Call)
             for a in call.args:
                 if a.keyword is None or a.keyword.value not in ("loss", "metrics", "weighted_metrics"):
                     continue
                 kind = "loss" if a.keyword.value == "loss" else "metric"
-                for name in m.findall(a.value, m.Name()):
+                for name in findall(a.value, m.Name()):
                     assert isinstance(name, cst.Name)
                     found.setdefault(name.value, kind)
     context.shared["roles.compiled"] = found
@@ -90,7 +95,7 @@ def _compiled_names(context: FileContext) -> dict[str, str]:
 
 
 def _computes_gradients(context: FileContext, scope: Scope) -> bool:
-    for call in m.findall(scope.node, m.Call()):
+    for call in findall(scope.node, m.Call()):
         assert isinstance(call, cst.Call)
         callee = context.callee(call)
         if callee in GRADIENT_CALLS:
@@ -139,9 +144,9 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
         return Role("training", f"training code `{name}` (it computes gradients)" if differentiable else f"training step `{name}`", True, "gradients")
     compiled = _compiled_names(context).get(name)
     if compiled == "loss":
-        return Role("loss", f"`{name}`, the loss passed to compile", True, "compile")
+        return Role("loss", f"loss `{name}` (passed to compile)", True, "compile")
     if compiled == "metric":
-        return Role("metric", f"`{name}`, a metric passed to compile", False, "compile")
+        return Role("metric", f"metric `{name}` (passed to compile)", False, "compile")
     if name_is_loss(name):
         return Role("loss", f"loss `{name}` (by its name)", True, "name")
     if name_is_metric(name, context.settings.metric_name_patterns):
@@ -164,3 +169,111 @@ def prediction_params(scope: Scope) -> list[str]:
 
 def is_logit_name(name: str) -> bool:
     return name in LOGIT_PARAM_NAMES or "logit" in name.lower()
+
+
+# -- prefilter ---------------------------------------------------------------------------------------------
+# Kept next to `_decide`, which it mirrors: change both together. Without a libcst parse it answers "can any
+# function in this file get a role?", and says no only when `_decide` would return None for every function.
+# Between two tokens: whitespace, comments, line continuations.
+_GAP = r"(?:\s|#[^\r\n]*|\\\r?\n|\\\r)*"
+_NOT_IDENT_BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
+_NOT_IDENT_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
+# `_computes_gradients`: a call whose callee's qualified name ends with one of these identifiers (imports only
+# rewrite a name's prefix; a call through an alias, `from jax import grad as g`, shows the identifier elsewhere),
+# or a `.backward(...)` / `.gradient(...)` method call.
+_GRADIENT_WORD = re.compile(
+    _NOT_IDENT_BEFORE
+    + "(?:"
+    + "|".join(sorted({re.escape(name.rsplit(".", 1)[-1]) for name in GRADIENT_CALLS} | set(GRADIENT_METHODS)))
+    + ")"
+    + _NOT_IDENT_AFTER
+    + "(?P<call>"
+    + _GAP
+    + r"\()?"
+)
+# `_compiled_names`: `x.compile(..., loss=f)` / `metrics=[f]` / `weighted_metrics=[f]`.
+_COMPILE = re.compile(_NOT_IDENT_BEFORE + "compile" + _NOT_IDENT_AFTER)
+_COMPILE_KEYWORD = re.compile(_NOT_IDENT_BEFORE + "(?:loss|metrics|weighted_metrics)" + _GAP + "=")
+# Methods of a Keras/torchmetrics metric or loss subclass (a base's canonical name ends with an identifier
+# written in the file), or of a class whose name ends with `Loss`.
+_ROLE_BASE_WORDS = re.compile(
+    _NOT_IDENT_BEFORE
+    + "(?:"
+    + "|".join(sorted({re.escape(b.rsplit(".", 1)[-1]) for b in KERAS_LOSS_BASES | KERAS_METRIC_BASES | TORCHMETRICS_BASES}))
+    + ")"
+    + _NOT_IDENT_AFTER
+)
+_LOSS_CLASS = re.compile(_NOT_IDENT_BEFORE + "class" + _GAP + r"[A-Za-z0-9_\x80-\U0010ffff]*Loss" + _NOT_IDENT_AFTER)
+
+
+def may_have_role(text: "FileText") -> bool:
+    """Prefilter (sound): False only when no function of the file can have a metric, loss or training role."""
+    candidates = role_candidates(text)
+    return candidates is None or bool(candidates)
+
+
+def role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
+    """The functions of the file that may have a role (a superset of those `_decide` gives one), or None when
+    that cannot be known (no CPython ast). Code inside any other function, and module-level code, has none."""
+    return text.memo("roles.role_candidates", lambda: _role_candidates(text))
+
+
+def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
+    functions = text.functions
+    if functions is None:
+        return None  # no CPython ast: nothing can be proved
+    if not functions:
+        return []
+    source = text.source
+    gradient_sites = []
+    for match in _GRADIENT_WORD.finditer(source):
+        if match.group("call") is None:
+            gradient_sites = None  # named but not called there (an import, an alias): any function may call it
+            break
+        gradient_sites.append(match.start())
+    compiled = _COMPILE.search(source) is not None and _COMPILE_KEYWORD.search(source) is not None
+    class_roles = _ROLE_BASE_WORDS.search(source) is not None or _LOSS_CLASS.search(source) is not None
+    training = _name_regex(TRAINING_NAME_PATTERNS)
+    extra = text.settings.metric_name_patterns
+    out = []
+    for function in functions:
+        name = function.name
+        positional = [p for p in function.positional if p not in ("self", "cls")]
+        if (
+            gradient_sites is None or any(function.start <= site < function.end for site in gradient_sites)  # gradients
+            or (compiled and _occurrences(text, name) >= 2)  # defined here and passed to compile
+            or (class_roles and (name in LOSS_METHODS or name in METRIC_METHODS))
+            or training.search(name.lower())
+            or name_is_loss(name)
+            or name_is_metric(name, extra)
+            or (len(positional) >= 2 and positional[0] in LABEL_PARAM_NAMES and positional[1] in PREDICTION_PARAM_NAMES)
+        ):
+            out.append(function)
+    return out
+
+
+def _occurrences(text: "FileText", name: str) -> int:
+    """How many times `name` is written as a whole identifier (an upper bound: strings and comments count)."""
+    counts: dict[str, int] = text.memo("roles.identifier_counts", lambda: _count_words(text.source))
+    return counts.get(name, 0)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")  # the same identifier characters as _NOT_IDENT_BEFORE/AFTER
+
+
+def _count_words(source: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in _WORD.findall(source):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def role_code_contains(text: "FileText", needles: "tuple[bytes, ...]") -> bool:
+    """Prefilter helper: whether the code of some function that may have a role contains one of `needles`
+    (for rules that report only inside such functions)."""
+    candidates = role_candidates(text)
+    if candidates is None:
+        return True
+    words = [needle.decode() for needle in needles]
+    source = text.source
+    return any(any(word in source[f.start : f.end] for word in words) for f in candidates)

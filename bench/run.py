@@ -1,0 +1,272 @@
+"""lint-eps benchmark: one run, one table, every number a ratio to "parse every file once with libcst".
+
+    .venv/bin/python bench/run.py [--runs 3] [--no-peers] [--skip-download]
+
+Downloads the pinned corpus (the keras 3.15.1, tf-keras 2.21.0 and torchmetrics 1.9.0 wheels, unpacked into
+bench/corpus/, gitignored), then measures in one run: parse-only (libcst.parse_module on every file, one
+process), lint-eps cold (--no-cache, default jobs), warm (cache, nothing changed), --jobs 1 and --jobs 2 cold,
+the peak memory of each lint-eps process tree (RSS summed over the process and its workers, polled from
+/proc), the findings, and the peers Fixit 2 and flake8 (installed into bench/.venv-peers). It checks that the
+findings are identical with and without every speed-up: prefilter off (`lint_paths(..., prefilter=False)`),
+cache, --jobs 1 / 2. Timings are medians of --runs runs where cheap (warm), single runs otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CORPUS = BENCH / "corpus"
+SOURCE = CORPUS / "src"
+WHEELS = CORPUS / "wheels"
+PEERS = BENCH / ".venv-peers"
+PINNED = ("keras==3.15.1", "tf-keras==2.21.0", "torchmetrics==1.9.0")
+PYTHON = sys.executable
+LINT_EPS = [PYTHON, "-m", "lint_eps"]
+
+PARSE_ONLY = r"""
+import os, sys, time, libcst
+files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs if f.endswith((".py", ".pyi")))
+texts = []
+for path in files:
+    with open(path, "rb") as handle:
+        texts.append(handle.read().decode("utf-8"))
+start = time.perf_counter()
+for text in texts:
+    libcst.parse_module(text)
+print(time.perf_counter() - start)
+"""
+
+NO_PREFILTER = r"""
+import json, sys
+from lint_eps.runner import lint_paths
+result = lint_paths([sys.argv[1]], jobs=int(sys.argv[2]), use_cache=False, prefilter=False)
+json.dump([d.to_dict() for d in result.diagnostics], sys.stdout)
+"""
+
+
+# -- corpus -----------------------------------------------------------------------------------------------
+def prepare_corpus(download: bool) -> None:
+    if download and not all(any(WHEELS.glob(spec.split("==")[0].replace("-", "_") + "-" + spec.split("==")[1] + "-*.whl")) for spec in PINNED):
+        WHEELS.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", *PINNED, "-d", str(WHEELS)], check=True)
+    for wheel in sorted(WHEELS.glob("*.whl")):
+        target = SOURCE / wheel.stem
+        if not target.exists():
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extractall(target)
+    # bench/corpus/ is gitignored, and lint-eps honours .gitignore: lint it as an ordinary project.
+    (CORPUS / "lint-eps.toml").write_text("# Written by bench/run.py.\nrespect-gitignore = false\n", encoding="utf-8")
+
+
+def corpus_size() -> tuple[int, int]:
+    files = lines = 0
+    for folder, _, names in os.walk(SOURCE):
+        for name in names:
+            if name.endswith((".py", ".pyi")):
+                files += 1
+                with open(os.path.join(folder, name), "rb") as handle:
+                    lines += handle.read().count(b"\n")
+    return files, lines
+
+
+# -- measuring --------------------------------------------------------------------------------------------
+def _tree_rss_kb(pid: int) -> int:
+    """RSS of `pid` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read().decode(errors="replace")
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid = int(fields[1])
+            rss_pages = int(fields[21])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = rss_pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return total
+
+
+def measure(command: list[str], cwd: Path, timeout: float | None = None, env: dict[str, str] | None = None) -> tuple[float, int, str, int]:
+    """(wall seconds, peak tree RSS in KB, stdout, exit code)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.05)
+            if timeout is not None and time.perf_counter() - start > timeout:
+                process.kill()
+                process.wait()
+                return float("inf"), peak, "", -9
+        wall = time.perf_counter() - start
+        out.seek(0)
+        return wall, peak, out.read().decode("utf-8", "replace"), process.returncode
+
+
+def findings(json_text: str) -> list[tuple]:
+    data = json.loads(json_text) if json_text.strip() else []
+    out = []
+    for d in data:
+        filename = os.path.normpath(os.path.join(str(CORPUS), d["filename"])) if not os.path.isabs(d["filename"]) else d["filename"]
+        out.append((os.path.relpath(filename, CORPUS), d["code"], d["location"]["row"], d["location"]["column"], d["message"]))
+    return sorted(out)
+
+
+def lint(args: list[str]) -> tuple[float, int, list[tuple]]:
+    wall, peak, out, code = measure([*LINT_EPS, "--exit-zero", "--output-format", "json", *args, "src"], CORPUS)
+    if code != 0:
+        raise SystemExit(f"lint-eps {' '.join(args)} failed with exit code {code}")
+    return wall, peak, findings(out)
+
+
+# -- peers ------------------------------------------------------------------------------------------------
+def peers_python() -> Path | None:
+    python = PEERS / "bin" / "python"
+    if not python.exists():
+        try:
+            subprocess.run([PYTHON, "-m", "venv", str(PEERS)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "fixit>=2,<3", "flake8"], check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"peers not installed: {exc}", file=sys.stderr)
+            shutil.rmtree(PEERS, ignore_errors=True)
+            return None
+    return python
+
+
+def version_of(python: Path, package: str) -> str:
+    out = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({package!r}))"], capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+# -- table ------------------------------------------------------------------------------------------------
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="runs of the cheap measurements (warm); median reported")
+    parser.add_argument("--no-peers", action="store_true", help="skip Fixit and flake8")
+    parser.add_argument("--peer-timeout", type=float, default=1200, help="seconds before a peer run is abandoned")
+    parser.add_argument("--skip-download", action="store_true", help="use bench/corpus/ as it is")
+    options = parser.parse_args()
+
+    prepare_corpus(download=not options.skip_download)
+    files, lines = corpus_size()
+    cores = os.cpu_count() or 1
+    print(f"corpus: {files} files, {lines} lines; machine: {cores} cores, {_memory()}, Python {platform.python_version()}", flush=True)
+
+    parse_out = subprocess.run([PYTHON, "-c", PARSE_ONLY, str(SOURCE)], capture_output=True, text=True, check=True)
+    parse_only = float(parse_out.stdout.strip().splitlines()[-1])
+    print(f"parse-only: {parse_only:.1f} s", flush=True)
+
+    rows: list[tuple[str, float, int | None, str]] = []
+    cold_wall, cold_peak, cold = lint(["--no-cache"])
+    rows.append((f"lint-eps cold (--no-cache, {cores} jobs)", cold_wall, cold_peak, ""))
+    print(f"cold: {cold_wall:.1f} s, {len(cold)} findings", flush=True)
+
+    shutil.rmtree(CORPUS / ".lint_eps_cache", ignore_errors=True)
+    fill_wall, fill_peak, filled = lint([])
+    warm_runs = [lint([]) for _ in range(max(1, options.runs))]
+    warm_wall = statistics.median(w for w, _, _ in warm_runs)
+    warm_peak = max(p for _, p, _ in warm_runs)
+    rows.append(("lint-eps cold, filling the cache", fill_wall, fill_peak, ""))
+    rows.append((f"lint-eps warm (cache, nothing changed; median of {len(warm_runs)})", warm_wall, warm_peak, ""))
+
+    j1_wall, j1_peak, jobs1 = lint(["--no-cache", "--jobs", "1"])
+    j2_wall, j2_peak, jobs2 = lint(["--no-cache", "--jobs", "2"])
+    rows.append(("lint-eps --jobs 1 (--no-cache)", j1_wall, j1_peak, ""))
+    rows.append(("lint-eps --jobs 2 (--no-cache)", j2_wall, j2_peak, f"{j1_wall / j2_wall:.2f}x faster than --jobs 1"))
+    print(f"jobs 1: {j1_wall:.1f} s, jobs 2: {j2_wall:.1f} s", flush=True)
+
+    nopf_wall, nopf_peak, nopf_out, code = measure([PYTHON, "-c", NO_PREFILTER, "src", str(cores)], CORPUS)
+    if code != 0:
+        raise SystemExit("the prefilter-off run failed")
+    no_prefilter = findings(nopf_out)
+    rows.append((f"lint-eps without prefilter (API, {cores} jobs, no cache)", nopf_wall, nopf_peak, ""))
+
+    peers: list[tuple[str, float, int | None, str]] = []
+    if not options.no_peers:
+        python = peers_python()
+        if python is not None:
+            # Fixit skips what .gitignore lists, and bench/corpus/ is gitignored: peers lint a copy outside the
+            # repository.
+            with tempfile.TemporaryDirectory(prefix="lint-eps-bench-") as scratch:
+                shutil.copytree(SOURCE, Path(scratch) / "src")
+                fixit_version = version_of(python, "fixit")
+                wall, peak, out, code = measure([str(PEERS / "bin" / "fixit"), "lint", "src"], Path(scratch), timeout=options.peer_timeout)
+                note = "timed out" if code == -9 else f"{out.count(chr(10))} output lines"
+                peers.append((f"Fixit {fixit_version} (fixit lint, its default rules)", wall, peak, note))
+                flake8_version = version_of(python, "flake8")
+                wall, peak, out, code = measure([str(PEERS / "bin" / "flake8"), "--jobs", str(cores), "src"], Path(scratch), timeout=options.peer_timeout)
+                peers.append((f"flake8 {flake8_version} (--jobs {cores}, default checks)", wall, peak, f"{out.count(chr(10))} findings"))
+
+    checks = [
+        ("cache (cold, cache filled, warm)", cold == filled and all(f == cold for _, _, f in warm_runs)),
+        ("parallelism (--jobs 1 = --jobs 2 = default)", jobs1 == jobs2 == cold),
+        ("prefilter (off via lint_paths(prefilter=False))", no_prefilter == cold),
+    ]
+
+    print()
+    print(f"| measure | seconds | x parse-only | peak MB (process tree) | note |")
+    print(f"|---|---:|---:|---:|---|")
+    print(f"| files / lines | | | | {files} / {lines} |")
+    print(f"| parse-only (libcst.parse_module, 1 process) | {parse_only:.1f} | 1.00 | | {lines / parse_only / 1000:.1f} k lines/s |")
+    for name, wall, peak, note in rows + peers:
+        ratio = wall / parse_only if wall != float("inf") else float("inf")
+        peak_text = f"{peak / 1024:.0f}" if peak else ""
+        print(f"| {name} | {wall:.1f} | {ratio:.3f} | {peak_text} | {note} |")
+    print(f"| findings | | | | {len(cold)} |")
+    print()
+    for name, ok in checks:
+        print(f"identical findings with/without {name}: {'yes' if ok else 'NO'}")
+    print()
+    per_code = Counter(code for _, code, _, _, _ in cold)
+    print("| code | findings | per kLOC |")
+    print("|---|---:|---:|")
+    for code, count in sorted(per_code.items()):
+        print(f"| {code} | {count} | {count / (lines / 1000):.4f} |")
+    targets = [
+        ("cold <= 0.5 x parse-only", cold_wall <= 0.5 * parse_only),
+        ("warm <= 0.05 x parse-only", warm_wall <= 0.05 * parse_only),
+        ("--jobs 2 >= 1.7 x faster than --jobs 1", j1_wall / j2_wall >= 1.7),
+        ("peak < 400 MB", max(cold_peak, warm_peak, j1_peak, j2_peak) < 400 * 1024),
+        ("identical findings", all(ok for _, ok in checks)),
+    ]
+    print()
+    for name, ok in targets:
+        print(f"target {name}: {'met' if ok else 'NOT met'}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as handle:
+            kb = int(handle.readline().split()[1])
+        return f"{kb / 1024 / 1024:.1f} GiB memory"
+    except (OSError, ValueError, IndexError):
+        return "memory unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
