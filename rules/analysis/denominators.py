@@ -23,13 +23,14 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
-from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.imports import dotted_name
 from lint_eps.nodes import arg, number_value, strip_parens
 from lint_eps.scope import Binding, Scope
+from lint_eps.walk import findall
 
 from ..tables.division import (
+    FAMILY_IMPORT_PREFIXES,
     ARITHMETIC_FUNCTIONS,
     CLIP_FUNCTIONS,
     CLIP_METHODS,
@@ -82,6 +83,10 @@ _GUARDED = Denominator(GUARDED)
 def family_of(qualname: str | None) -> str | None:
     if not qualname:
         return None
+    for prefix, family in FAMILY_IMPORT_PREFIXES:
+        if qualname == prefix or qualname.startswith(prefix + "."):
+            return family
+    return None
     for prefix, family in (
         ("tensorflow", "tensorflow"),
         ("keras.backend", "keras.backend"),
