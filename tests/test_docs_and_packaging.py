@@ -51,3 +51,14 @@ def test_static_linter_does_not_import_heavy_frameworks() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code, str(ROOT / "examples" / "keras_segmentation.py")], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_example_output_is_what_lint_eps_prints(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = readme.split("$ lint-eps metrics.py\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "metrics.py").write_text(code, encoding="utf-8")
+    result = run_cli(["--no-cache", "metrics.py"], tmp_path)
+    assert result.stdout == shown
