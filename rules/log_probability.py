@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 
 import libcst as cst
@@ -111,7 +113,10 @@ class LogOfProbability(Rule):
     name = "log-of-unclipped-probability"
     summary = "Log of a probability that can be exactly 0: clip it to [eps, 1 - eps] first"
     fixable = "sometimes"
-    triggers = (b"log(", b"log2(", b"log10(", b"log1p(")
+    triggers = (b"log",)
+    # The identifier itself, wherever it is spelled: a call `np.log(p)`, a method `p.log()`, and an import or alias
+    # (`from numpy import log as ln`) that any other spelling of the call needs.
+    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:log|log2|log10|log1p)(?![A-Za-z0-9_\x80-\U0010ffff])")
     specificity = 30
     docs = """
     ## What it does
@@ -204,6 +209,8 @@ class LogOfProbability(Rule):
         "    return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)).mean()\n",
     ]
     INVALID = [
+        # An aliased import: the prefilter must still let the file through (no fix: numpy itself is not imported).
+        Invalid("from numpy import log as ln\n\ndef log_loss(y_true, y_pred):\n    return -(y_true * ln(y_pred)).mean()\n", None),
         # A hand-written Keras focal loss.
         Invalid(
             "import tensorflow as tf\n\ndef focal_loss(y_true, y_pred, gamma=2.0):\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from lint_eps.nodes import simple_operand, strip_parens
@@ -18,7 +20,10 @@ class UnclippedLogitTransform(Rule):
     name = "unclipped-logit-transform"
     summary = "Probabilities turned back into logits without clipping: ±inf at p = 0 or 1"
     fixable = "sometimes"
-    triggers = (b"log(", b"log2(", b"log10(")
+    triggers = (b"log",)
+    # The identifier itself, wherever it is spelled: a call `np.log(p)`, a method `p.log()`, and an import or alias
+    # (`from numpy import log as ln`) that any other spelling of the call needs.
+    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:log|log2|log10)(?![A-Za-z0-9_\x80-\U0010ffff])")
     specificity = 20
     supersedes = ("EPS201",)
     docs = """
