@@ -151,3 +151,10 @@ def passes(prefilter: object, text: FileText) -> bool:
     if isinstance(prefilter, re.Pattern):
         return prefilter.search(text.source) is not None
     return bool(prefilter(text))  # type: ignore[operator]
+
+
+def any_identifier(*names: str) -> re.Pattern[str]:
+    """A prefilter regex: one of `names` as a whole identifier (not inside `logits` or `catalog`). Sound for
+    every spelling of a name, since a call, a method, an import or an alias must all write it."""
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:{alternatives})(?![A-Za-z0-9_\x80-\U0010ffff])")

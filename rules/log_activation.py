@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
 
 from lint_eps.nodes import arg, names_in, negate, simple_operand, strip_parens
+from lint_eps.prefilter import any_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .tables.activations import (
@@ -43,7 +43,7 @@ class LogOfActivation(Rule):
     triggers = (b"sigmoid", b"softmax", b"expit")
     # Every finding is a call of a `log` (LOG_FUNCTIONS, whose names all end with the identifier `log`, or a
     # `.log()` method): the identifier occurs in the file (at the call, or in the import of an alias).
-    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])log(?![A-Za-z0-9_\x80-\U0010ffff])")
+    prefilter = any_identifier("log")
     specificity = 10
     supersedes = ("EPS201", "EPS203")
     docs = """

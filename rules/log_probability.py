@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import replace
 
 import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import strip_parens
+from lint_eps.prefilter import any_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .analysis.provenance import (
@@ -116,7 +115,7 @@ class LogOfProbability(Rule):
     triggers = (b"log",)
     # The identifier itself, wherever it is spelled: a call `np.log(p)`, a method `p.log()`, and an import or alias
     # (`from numpy import log as ln`) that any other spelling of the call needs.
-    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:log|log2|log10|log1p)(?![A-Za-z0-9_\x80-\U0010ffff])")
+    prefilter = any_identifier("log", "log2", "log10", "log1p")
     specificity = 30
     docs = """
     ## What it does

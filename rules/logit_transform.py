@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lint_eps.nodes import simple_operand, strip_parens
+from lint_eps.prefilter import any_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .analysis.provenance import LOGITS, PROBABILITY, RATIO, UNKNOWN, LogitTransform, Provenance, analysis_for, logit_transform
@@ -23,7 +22,7 @@ class UnclippedLogitTransform(Rule):
     triggers = (b"log",)
     # The identifier itself, wherever it is spelled: a call `np.log(p)`, a method `p.log()`, and an import or alias
     # (`from numpy import log as ln`) that any other spelling of the call needs.
-    prefilter = re.compile(r"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:log|log2|log10)(?![A-Za-z0-9_\x80-\U0010ffff])")
+    prefilter = any_identifier("log", "log2", "log10")
     specificity = 20
     supersedes = ("EPS201",)
     docs = """
