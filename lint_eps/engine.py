@@ -22,7 +22,7 @@ from .registry import all_rules, selected_codes
 from .rule import Report, Rule
 from .settings import Settings
 from .source import LineIndex
-from .walk import TOKEN_TYPE_NAMES, walk_callbacks
+from .walk import TOKEN_TYPE_NAMES, iter_nodes, walk_callbacks
 
 SYNTAX_ERROR = "EPS001"
 INTERNAL_ERROR = "EPS002"
@@ -252,13 +252,7 @@ def _drop_superseded(reports: list[Report]) -> list[Report]:
 
 
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
-    ids: set[int] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        ids.add(id(current))
-        stack.extend(current.children)
-    return ids
+    return {id(current) for current in iter_nodes(node, tokens=True)}
 
 
 def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnostic]:
@@ -296,7 +290,8 @@ def _apply_noqa(diagnostics: list[Diagnostic], source: str, path: str, codes: fr
     check_unused = UNUSED_NOQA in codes
     if not diagnostics and not check_unused:
         return diagnostics
-    noqa = parse_noqa(LineIndex(source).lines()) if "noqa" in source.lower() else {}
+    lines = LineIndex(source).lines() if "noqa" in source.lower() else []
+    noqa = parse_noqa(lines) if lines else {}
     kept = []
     for diagnostic in diagnostics:
         suppression = noqa.get(diagnostic.noqa_row or diagnostic.location.row)
@@ -304,6 +299,6 @@ def _apply_noqa(diagnostics: list[Diagnostic], source: str, path: str, codes: fr
             continue
         kept.append(diagnostic)
     if check_unused and noqa:
-        kept.extend(unused_noqa(noqa, diagnostics, source, path, codes, frozenset(all_rules())))
+        kept.extend(unused_noqa(noqa, diagnostics, lines, path, codes, frozenset(all_rules())))
     kept.sort(key=Diagnostic.sort_key)
     return kept

@@ -5,6 +5,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
+from .walk import iter_nodes
+
 ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
 
 
@@ -102,11 +104,4 @@ def simple_operand(node: cst.BaseExpression) -> bool:
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        stack.extend(current.children)
-    return found
+    return {current.value for current in iter_nodes(node) if isinstance(current, cst.Name)}

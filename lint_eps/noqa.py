@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 from .diagnostic import Diagnostic, Edit, Fix, Location
-from .source import LineIndex
 
 NOQA_RE = re.compile(
     r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
@@ -72,7 +71,7 @@ def parse_noqa(lines: list[str]) -> dict[int, Noqa]:
 def unused_noqa(
     directives: dict[int, Noqa],
     diagnostics: list[Diagnostic],
-    source: str,
+    lines: list[str],
     path: str,
     selected: frozenset[str],
     known: frozenset[str],
@@ -85,7 +84,6 @@ def unused_noqa(
     fired: dict[int, set[str]] = {}
     for diagnostic in diagnostics:
         fired.setdefault(diagnostic.noqa_row or diagnostic.location.row, set()).add(diagnostic.code)
-    lines = LineIndex(source).lines()
     out = []
     for row, directive in sorted(directives.items()):
         if directive.codes is None:
