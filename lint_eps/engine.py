@@ -21,6 +21,7 @@ from .prefilter import FileText, passes
 from .registry import all_rules, selected_codes
 from .rule import Report, Rule
 from .settings import Settings
+from .skeleton import needed_functions, skeleton
 from .source import LineIndex
 from .walk import TOKEN_TYPE_NAMES, iter_nodes, walk_callbacks
 
@@ -186,10 +187,18 @@ def _lint_source(
     if not rule_classes:
         error = check_syntax_fast(text, path) if SYNTAX_ERROR in codes else None
         return [error] if error else _apply_noqa([], source, path, codes)
-    module = parse(source, path)
+    parsed_source = source
+    if prefilter:
+        needed = needed_functions(text, (rule.needs_function for rule in rule_classes))
+        if needed is not None:
+            parsed_source = skeleton(text, needed)
+    module = parse(parsed_source, path)
+    if isinstance(module, Diagnostic) and parsed_source is not source:
+        parsed_source = source  # a stub libcst rejects: parse the file as written (and report what it says)
+        module = parse(source, path)
     if isinstance(module, Diagnostic):
         return [module] if SYNTAX_ERROR in codes else []
-    return _apply_noqa(_run_rules(module, source, path, settings, rule_classes, codes), source, path, codes)
+    return _apply_noqa(_run_rules(module, parsed_source, path, settings, rule_classes, codes), source, path, codes)
 
 
 def _run_rules(

@@ -14,7 +14,9 @@ predicates should answer True; `functions` is then None.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -35,6 +37,9 @@ class FunctionFacts:
     in_class: bool  # defined directly in a class body
     start: int = 0  # character offsets in the text: from its first decorator's line to the end of its last line
     end: int = 0
+    nested: bool = False  # inside another function (then it is parsed, or stubbed, with the outermost one)
+    owner: tuple[int, int] | None = None  # span of the class whose body holds it directly, if any
+    body: int = -1  # offset of the line its body starts on; -1 when the body shares a line with the header
 
 
 # From the start of a `def` statement to its name, across line continuations (byte offsets from CPython's ast).
@@ -42,6 +47,9 @@ _DEF_NAME = re.compile(rb"(?:async(?:[ \t\f]|\\\r?\n|\\\r)+)?def(?:[ \t\f]|\\\r?
 _IDENTIFIER = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LINE_END_TEXT = re.compile(r"\r\n|\r|\n")
+_INDENT = re.compile(r"[ \t\f]*")
+_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
+_WORD_RUN = re.compile(r"\w+")
 
 
 class FileText:
@@ -86,33 +94,58 @@ class FileText:
         tree = self.tree
         if tree is None:
             return None
-        defs: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, bool]] = []
+        # (def, in a class body, nested in a def, the class holding it directly)
+        defs: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, bool, bool, ast.ClassDef | None]] = []
         stack: list[tuple[ast.AST, bool]] = [(tree, False)]
         while stack:
-            node, in_class = stack.pop()
+            node, in_def = stack.pop()
             for child in ast.iter_child_nodes(node):
                 # Functions live in statement bodies only (a lambda is not a FunctionDef for libcst either).
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    defs.append((child, isinstance(node, ast.ClassDef)))
-                    stack.append((child, False))
+                    owner = node if isinstance(node, ast.ClassDef) else None
+                    defs.append((child, owner is not None, in_def, owner))
+                    stack.append((child, True))
                 elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
-                    stack.append((child, False))
-        starts = [0] + [match.end() for match in _LINE_END_TEXT.finditer(self.source)] + [len(self.source)]
+                    stack.append((child, in_def))
+        defs.sort(key=lambda entry: (entry[0].lineno, entry[0].col_offset))
+        source = self.source
+        starts = [0] + [match.end() for match in _LINE_END_TEXT.finditer(source)] + [len(source)]
 
-        def span(d: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int]:
+        def span(d: ast.FunctionDef | ast.ClassDef) -> tuple[int, int]:
             first = min([d.lineno] + [decorator.lineno for decorator in d.decorator_list])
             last = d.end_lineno or len(starts) - 1
             return starts[first - 1], starts[min(last, len(starts) - 1)]
 
-        if self.source.isascii():
+        def body(d: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+            first = d.body[0]
+            line = min([first.lineno] + [decorator.lineno for decorator in getattr(first, "decorator_list", ())])
+            offset = starts[line - 1]
+            if line <= d.lineno:
+                return -1
+            if line != first.lineno:  # a decorated first statement: its line starts with the indentation and `@`
+                indent = _INDENT.match(source, offset)
+                return offset if indent is not None and source.startswith("@", indent.end()) else -1
+            # Stubbable only when the body starts a line of its own (indentation is ASCII, so bytes = characters).
+            return offset if _INDENT.fullmatch(source, offset, offset + first.col_offset) else -1
+
+        extra = [(nested, span(owner) if owner is not None else None, body(d)) for d, _, nested, owner in defs]
+        if source.isascii():
             return [
-                FunctionFacts(d.name, tuple(a.arg for a in (*d.args.posonlyargs, *d.args.args)), in_class, *span(d))
-                for d, in_class in defs
+                FunctionFacts(d.name, tuple(a.arg for a in (*d.args.posonlyargs, *d.args.args)), in_class, *span(d), *more)
+                for (d, in_class, _, _), more in zip(defs, extra)
             ]
-        raw = self._raw_functions(defs)
+        raw = self._raw_functions([(d, in_class) for d, in_class, _, _ in defs])
         if raw is None:
             return None
-        return [FunctionFacts(f.name, f.positional, f.in_class, *span(d)) for f, (d, _) in zip(raw, defs)]
+        return [FunctionFacts(f.name, f.positional, f.in_class, *span(d), *more) for f, (d, *_), more in zip(raw, defs, extra)]
+
+    @property
+    def outermost(self) -> list[FunctionFacts] | None:
+        """The functions not nested in another function, in source order (their spans do not overlap)."""
+        functions = self.functions
+        if functions is None:
+            return None
+        return self.memo("outermost", lambda: [f for f in functions if not f.nested])
 
     def _raw_functions(self, defs: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, bool]]) -> list[FunctionFacts] | None:
         """CPython normalises identifiers (NFKC); libcst keeps them as written. Read the written spelling."""
@@ -136,6 +169,18 @@ class FileText:
             out.append(FunctionFacts(match.group(1).decode("utf-8", "replace"), tuple(params), in_class))
         return out
 
+    @property
+    def renames_identifiers(self) -> bool:
+        """Whether some word is spelled otherwise than its NFKC form, which is what CPython's ast holds (rules,
+        like libcst, see names as written): facts taken from the ast may then miss a spelling."""
+        source = self.source
+        if source.isascii():
+            return False
+        return self.memo(
+            "renames_identifiers",
+            lambda: any(unicodedata.normalize("NFKC", w) != w for w in _NON_ASCII_WORD.findall(source)),
+        )
+
     # -- sharing ----------------------------------------------------------------------------------------
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact computed once per file for every rule that asks (`key` names the fact)."""
@@ -156,5 +201,182 @@ def passes(prefilter: object, text: FileText) -> bool:
 def any_identifier(*names: str) -> re.Pattern[str]:
     """A prefilter regex: one of `names` as a whole identifier (not inside `logits` or `catalog`). Sound for
     every spelling of a name, since a call, a method, an import or an alias must all write it."""
+    # `\w` is cheap to compile (these patterns are built per file) and, next to an identifier in code, as strict
+    # as Python's identifier characters: every written occurrence matches (a superset is sound).
     alternatives = "|".join(re.escape(name) for name in names)
-    return re.compile(rf"(?<![A-Za-z0-9_\x80-\U0010ffff])(?:{alternatives})(?![A-Za-z0-9_\x80-\U0010ffff])")
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+# -- where in the file ------------------------------------------------------------------------------------
+# What per-function gates (`Rule.needs_function`) ask: does this function's text, or the module-level text
+# (everything outside the outermost functions), contain a match?
+def positions(text: FileText, pattern: re.Pattern[str]) -> list[int]:
+    """Start offsets of every match of `pattern` in the text, in order (computed once per file and pattern)."""
+    return text.memo("positions:" + pattern.pattern, lambda: [match.start() for match in pattern.finditer(text.source)])
+
+
+def within(offsets: list[int], start: int, end: int) -> bool:
+    """Whether some offset lies in [start, end)."""
+    i = bisect.bisect_left(offsets, start)
+    return i < len(offsets) and offsets[i] < end
+
+
+def at_module_level(text: FileText, offsets: list[int]) -> bool:
+    """Whether some offset lies outside every outermost function (module code, class bodies, imports)."""
+    outermost = text.outermost
+    if outermost is None:
+        return bool(offsets)
+    starts = [f.start for f in outermost]
+    for offset in offsets:
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0 or offset >= outermost[i].end:
+            return True
+    return False
+
+
+def words(text: FileText) -> dict[str, list[int]]:
+    """Every maximal `\\w+` run of the text (a superset of its identifiers, as `any_identifier` matches them) and
+    where it starts, in order: computed once per file, then looking up names costs nothing."""
+
+    def compute() -> dict[str, list[int]]:
+        index: dict[str, list[int]] = {}
+        for match in _WORD_RUN.finditer(text.source):
+            index.setdefault(match.group(), []).append(match.start())
+        return index
+
+    return text.memo("words", compute)
+
+
+def word_positions(text: FileText, names: "frozenset[str] | set[str] | tuple[str, ...]") -> list[int]:
+    """Where any of `names` is written as a whole word, in order."""
+    index = words(text)
+    found = [index[name] for name in names if name in index]
+    if len(found) == 1:
+        return found[0]
+    return sorted(offset for offsets in found for offset in offsets)
+
+
+def identifiers_reaching(text: FileText, *names: str) -> frozenset[str]:
+    """`names` and every name the module binds to them (`from numpy import log as ln`, `ln = np.log`, and
+    aliases of those): a function can only use one of `names` by writing one of these."""
+
+    def compute() -> frozenset[str]:
+        wanted = set(names)
+        tree = text.tree
+        if tree is not None and any(name in words(text) for name in names):
+            statements = list(_module_bindings(tree.body))
+            grew = True
+            while grew:
+                grew = False
+                for statement in statements:
+                    bound = _bound_names(text, statement)
+                    if not bound <= wanted and not wanted.isdisjoint(_WORD_RUN.findall(_segment(text, statement))):
+                        wanted |= bound
+                        grew = True
+        return frozenset(wanted)
+
+    return text.memo("identifiers_reaching:" + ",".join(names), compute)
+
+
+def _module_bindings(body: list[ast.stmt]):  # type: ignore[no-untyped-def]
+    """Module-level imports and assignments, inside if/try/with blocks too (as ImportMap and Scope see them)."""
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            yield statement
+        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.AsyncWith, getattr(ast, "TryStar", ast.Try))):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _module_bindings(getattr(statement, field, []))
+            for handler in getattr(statement, "handlers", []):
+                yield from _module_bindings(handler.body)
+
+
+def _segment(text: FileText, statement: ast.stmt) -> str:
+    lines = text.memo("lines", lambda: _LINE_END_TEXT.split(text.source))
+    return "\n".join(lines[statement.lineno - 1 : (statement.end_lineno or statement.lineno)])
+
+
+def _bound_names(text: FileText, statement: ast.stmt) -> set[str]:
+    segment = _segment(text, statement)
+    if not segment.isascii():
+        # CPython's ast normalises identifiers (NFKC); the code uses them as written: take every word.
+        return set(_WORD_TEXT.findall(segment))
+    out: set[str] = set()
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        for alias in statement.names:
+            out.add(alias.asname or alias.name.split(".")[0])
+        return out
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]  # type: ignore[attr-defined]
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                out.add(node.id)
+    return out
+
+
+_WORD_TEXT = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")
+
+
+def mentions(text: FileText, function: FunctionFacts, *names: str) -> bool:
+    """Per-function gate: the function writes one of `names`, or a module-level alias of one, as an identifier."""
+    reaching = identifiers_reaching(text, *names)
+    offsets = text.memo("mentions:" + ",".join(names), lambda: word_positions(text, reaching))
+    return within(offsets, function.start, function.end)
+
+
+# -- CPython's ast, cheaply -------------------------------------------------------------------------------
+# Walking every expression node of a large file costs more than a gate saves; statements are ~10x fewer. Gates
+# walk all statements, and the expressions of only those statements whose lines hold a candidate.
+_BODIES = ("body", "orelse", "finalbody")
+
+
+def statements(text: FileText) -> list[ast.stmt]:
+    """Every statement of the file at any depth (in functions and classes too); [] without an ast."""
+
+    def compute() -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        tree = text.tree
+        stack: list[list[ast.stmt]] = [tree.body] if tree is not None else []
+        while stack:
+            for statement in stack.pop():
+                out.append(statement)
+                for field in _BODIES:
+                    body = getattr(statement, field, None)
+                    if body:
+                        stack.append(body)
+                for part in getattr(statement, "handlers", ()) or getattr(statement, "cases", ()):
+                    stack.append(part.body)
+        return out
+
+    return text.memo("statements", compute)
+
+
+def expressions(statement: ast.stmt) -> list[ast.AST]:
+    """The nodes of a statement's own expressions (a compound statement's header, not its body)."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, ast.stmt):
+                        out.append(item)
+                        stack.append(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, ast.stmt):
+                out.append(value)
+                stack.append(value)
+    return out
+
+
+def line_starts(text: FileText) -> list[int]:
+    """The offset where each line starts (index 0 is line 1), then the length of the text."""
+    return text.memo("line_starts", lambda: [0] + [m.end() for m in _LINE_END_TEXT.finditer(text.source)] + [len(text.source)])
+
+
+def statements_covering(text: FileText, offsets: list[int]) -> list[ast.stmt]:
+    """The statements whose lines hold one of `offsets`."""
+    if not offsets:
+        return []
+    starts = line_starts(text)
+    return [s for s in statements(text) if within(offsets, starts[s.lineno - 1], starts[min(s.end_lineno or s.lineno, len(starts) - 1)])]

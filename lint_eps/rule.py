@@ -18,7 +18,7 @@ import libcst as cst
 
 if TYPE_CHECKING:
     from .context import FileContext
-    from .prefilter import FileText
+    from .prefilter import FileText, FunctionFacts
 
 FixApplicability = Literal["safe", "unsafe"]
 Fixable = Literal["never", "sometimes", "always"]
@@ -90,6 +90,12 @@ class Rule:
     # wrap a plain function in `staticmethod`). It returns False only when the rule provably cannot report on
     # the file. tests/test_scale.py and bench/run.py check identical findings with and without it.
     prefilter: ClassVar["re.Pattern[str] | Callable[[FileText], bool] | None"] = None
+    # Which outermost functions (defs not inside another def) the rule needs parsed: a predicate over
+    # (FileText, FunctionFacts), or None for every function. The engine parses the bodies of the functions some
+    # rule of the file needs and stubs the others out (`lint_eps/skeleton.py`), so it pays libcst only for code
+    # that can matter. Sound like `prefilter`: False only when no report of the rule, anywhere in the file, can
+    # depend on that function's body (or on the functions nested in it). Module-level code is always parsed.
+    needs_function: ClassVar["Callable[[FileText, FunctionFacts], bool] | None"] = None
     # When two rules report on overlapping code, the report with the lower value is kept: the more specific
     # rule names the mistake more precisely (EPS202 over EPS201 on log(sigmoid(x))).
     specificity: ClassVar[int] = 50

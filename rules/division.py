@@ -29,7 +29,7 @@ from .analysis.denominators import (
     operand_keys,
 )
 from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
-from .analysis.roles import Role, function_role, role_code_contains
+from .analysis.roles import Role, function_role, role_code_contains, role_code_needs
 from .tables.division import (
     COND_FUNCTIONS,
     DIFFERENTIABLE_WHERE_FAMILIES,
@@ -78,6 +78,8 @@ class _DivisionRule(Rule):
     # Every finding is in metric, loss or training code (`role()`): a file is parsed for these rules only when
     # the code of a function that may have a role contains a trigger.
     prefilter = staticmethod(lambda text: role_code_contains(text, TRIGGERS))
+    # Likewise per function: only those functions (with their class's other methods) are parsed.
+    needs_function = staticmethod(lambda text, function: role_code_needs(text, function, TRIGGERS))
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)

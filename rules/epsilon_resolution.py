@@ -12,7 +12,7 @@ from lint_eps.context import FileContext
 from lint_eps.nodes import arg, keyword_arg, number_value, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
 
-from .analysis.epsilon_prefilter import eps403_may_report
+from .analysis.epsilon_prefilter import eps403_may_report, eps403_needs_function
 from .tables.dtypes import FLOAT32, FLOAT64, FORMATS, FloatFormat, epsilon_literal, format_of, short
 from .tables.epsilon import (
     CAST_FUNCTIONS,
@@ -376,6 +376,7 @@ class EpsilonBelowResolution(Rule):
     # A clip or floor call, a half-precision dtype, `(eps + C) - x`, or a value small enough for float32:
     # derived from the report paths in analysis/epsilon_prefilter.py.
     prefilter = staticmethod(eps403_may_report)
+    needs_function = staticmethod(eps403_needs_function)
     docs = """
     ## What it does
     Finds guard constants that do nothing in the dtype of the value they guard:

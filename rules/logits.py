@@ -20,6 +20,7 @@ import libcst.matchers as m
 from lint_eps.nodes import arg, names_in, simple_operand, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule, Valid
 
+from .analysis.logits_prefilter import logits_needs_function
 from .analysis.models import (
     KERAS_LAYER,
     NAME,
@@ -333,6 +334,9 @@ def _logits_of(context, site: LossSite) -> cst.BaseExpression | None:
 
 
 class _LogitsRule(Rule):
+    # The functions a loss site can be in or read from (analysis/logits_prefilter.py).
+    needs_function = staticmethod(logits_needs_function)
+
     def visit_Call(self, node: cst.Call) -> None:
         for site in loss_sites(self.context, node):
             self.check(site)

@@ -19,10 +19,12 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, MAXIMUM_FUNCTIONS
+from lint_eps.prefilter import at_module_level, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
+
+from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
 
 if TYPE_CHECKING:
-    from lint_eps.prefilter import FileText
+    from lint_eps.prefilter import FileText, FunctionFacts
 
 _BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
 _AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
@@ -56,13 +58,90 @@ def eps403_may_report(text: "FileText") -> bool:
     tree = text.tree
     if tree is None:
         return True
-    tiny = _TINY.search(source) is not None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp):
-            if tiny and isinstance(node.op, (ast.Add, ast.Div)):
-                return True  # C2/C3 in float32/float64
-            left = node.left
-            if isinstance(node.op, ast.Sub) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
-                if _is_number(left.left) or _is_number(left.right):
-                    return True  # C1
-    return False
+    c1_sites = _c1_sites(text)
+    if c1_sites is None or c1_sites:
+        return True  # C1
+    return _TINY.search(source) is not None and bool(_additions(text))  # C2/C3 in float32/64
+
+
+# -- per function (Rule.needs_function) -------------------------------------------------------------------
+# A report sits in the function that holds the clip, floor or arithmetic, and reads only that function's code,
+# the module-level code (bindings, imports) and the module's global settings (`module_facts`: setter calls
+# anywhere). Values in C2/C3 come from `fold`: literals and names bound in the function or at module level.
+# C3 in float16 needs an epsilon whose reciprocal overflows (below 1.53e-5): an exponent literal of 5 or more,
+# a long decimal fraction, Keras's `epsilon()`, finfo, a power or a quotient; everywhere else C2/C3 need the
+# float32-tiny values of `_TINY`.
+_SETTER_NAMES = tuple(sorted({n.rsplit(".", 1)[-1] for n in (*SET_EPSILON_FUNCTIONS, *SET_FLOATX_FUNCTIONS, *POLICY_SETTERS)}))
+_CLIP_NAMES = tuple(sorted({n.rsplit(".", 1)[-1] for n in (*CLIP_FUNCTIONS, *MAXIMUM_FUNCTIONS)} | set(CLIP_METHODS)))
+_SMALL_FOR_HALF = re.compile(
+    r"[eE]-0*(?:[5-9]|\d\d+)"  # an exponent literal of 1e-5 or below
+    r"|\*\*|/"  # a power or a quotient
+    r"|[eE]-\d[\d_]*\s*[*/]|[*/]\s*\(?\s*[\d.][\d_.]*[eE]-"  # a product with an exponent literal
+    r"|0\.0000|\.0000"
+    r"|finfo|subnormal|tiny"
+)
+
+
+def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
+    start, end = function.start, function.end
+    if mentions(text, function, *_CLIP_NAMES, *_SETTER_NAMES):
+        return True  # A, B; the global settings every report reads
+    c1_sites = _c1_sites(text)
+    if c1_sites is None or within(c1_sites, start, end):
+        return True  # C1
+
+    def here_or_module(found: list[int]) -> bool:
+        return within(found, start, end) or at_module_level(text, found)
+
+    # C2/C3: first the values (rare), then whether the function adds or divides at all.
+    small = here_or_module(positions(text, _TINY)) or (
+        (
+            here_or_module(positions(text, _HALF_PRECISION))
+            # a setter's policy (in a function of its own, kept above) reaches layer code anywhere
+            or (bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
+        )
+        and (here_or_module(positions(text, _SMALL_FOR_HALF)) or here_or_module(word_positions(text, identifiers_reaching(text, "epsilon"))))
+    )
+    return small and within(_additions(text), start, end)
+
+
+def _c1_sites(text: "FileText") -> "list[int] | None":
+    """Offsets of the starts of the lines holding a C1 shape `(C + x) - y` (None without an ast)."""
+
+    def compute() -> "list[int] | None":
+        if text.tree is None:
+            return None
+        starts = line_starts(text)
+        found: set[int] = set()
+        for node in _binary_operations(text, _PLUS):
+            if isinstance(node.op, ast.Sub):
+                left = node.left
+                if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add) and (_is_number(left.left) or _is_number(left.right)):
+                    found.add(starts[node.lineno - 1])
+        return sorted(found)
+
+    return text.memo("eps403.c1", compute)
+
+
+def _additions(text: "FileText") -> list[int]:
+    """Offsets of the starts of the lines holding an addition or a division."""
+
+    def compute() -> list[int]:
+        starts = line_starts(text)
+        return sorted({starts[n.lineno - 1] for n in _binary_operations(text, _PLUS_OR_SLASH) if isinstance(n.op, (ast.Add, ast.Div))})
+
+    return text.memo("eps403.additions", compute)
+
+
+def _binary_operations(text: "FileText", operator: "re.Pattern[str]") -> "list[ast.BinOp]":
+    """The binary operations of the statements whose lines write `operator` (every such operation does)."""
+    return [
+        node
+        for statement in statements_covering(text, positions(text, operator))
+        for node in expressions(statement)
+        if isinstance(node, ast.BinOp)
+    ]
+
+
+_PLUS = re.compile(r"\+")
+_PLUS_OR_SLASH = re.compile(r"[+/]")

@@ -8,6 +8,7 @@ and whether the function computes gradients. Computed once per function and cach
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,8 @@ import libcst.matchers as m
 from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
+
+from lint_eps.prefilter import expressions, identifiers_reaching, positions, statements_covering, within, word_positions
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -179,18 +182,9 @@ _GAP = r"(?:\s|#[^\r\n]*|\\\r?\n|\\\r)*"
 _NOT_IDENT_BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
 _NOT_IDENT_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
 # `_computes_gradients`: a call whose callee's qualified name ends with one of these identifiers (imports only
-# rewrite a name's prefix; a call through an alias, `from jax import grad as g`, shows the identifier elsewhere),
-# or a `.backward(...)` / `.gradient(...)` method call.
-_GRADIENT_WORD = re.compile(
-    _NOT_IDENT_BEFORE
-    + "(?:"
-    + "|".join(sorted({re.escape(name.rsplit(".", 1)[-1]) for name in GRADIENT_CALLS} | set(GRADIENT_METHODS)))
-    + ")"
-    + _NOT_IDENT_AFTER
-    + "(?P<call>"
-    + _GAP
-    + r"\()?"
-)
+# rewrite a name's prefix), or a `.backward(...)` / `.gradient(...)` method call. The function writes the
+# identifier, or a module-level alias of it (`from jax import grad as g`): `identifiers_reaching` finds both.
+_GRADIENT_NAMES = tuple(sorted({name.rsplit(".", 1)[-1] for name in GRADIENT_CALLS} | set(GRADIENT_METHODS)))
 # `_compiled_names`: `x.compile(..., loss=f)` / `metrics=[f]` / `weighted_metrics=[f]`.
 _COMPILE = re.compile(_NOT_IDENT_BEFORE + "compile" + _NOT_IDENT_AFTER)
 _COMPILE_KEYWORD = re.compile(_NOT_IDENT_BEFORE + "(?:loss|metrics|weighted_metrics)" + _GAP + "=")
@@ -225,13 +219,8 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
     if not functions:
         return []
     source = text.source
-    gradient_sites = []
-    for match in _GRADIENT_WORD.finditer(source):
-        if match.group("call") is None:
-            gradient_sites = None  # named but not called there (an import, an alias): any function may call it
-            break
-        gradient_sites.append(match.start())
-    compiled = _COMPILE.search(source) is not None and _COMPILE_KEYWORD.search(source) is not None
+    gradient_sites = word_positions(text, identifiers_reaching(text, *_GRADIENT_NAMES))
+    compiled = _compiled_in(text)
     class_roles = _ROLE_BASE_WORDS.search(source) is not None or _LOSS_CLASS.search(source) is not None
     training = _name_regex(TRAINING_NAME_PATTERNS)
     extra = text.settings.metric_name_patterns
@@ -240,8 +229,8 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
         name = function.name
         positional = [p for p in function.positional if p not in ("self", "cls")]
         if (
-            gradient_sites is None or any(function.start <= site < function.end for site in gradient_sites)  # gradients
-            or (compiled and _occurrences(text, name) >= 2)  # defined here and passed to compile
+            within(gradient_sites, function.start, function.end)  # gradients
+            or (name in compiled if compiled is not None else _occurrences(text, name) >= 2)  # passed to compile
             or (class_roles and (name in LOSS_METHODS or name in METRIC_METHODS))
             or training.search(name.lower())
             or name_is_loss(name)
@@ -250,6 +239,27 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
         ):
             out.append(function)
     return out
+
+
+def _compiled_in(text: "FileText") -> "frozenset[str] | None":
+    """Every name written in the `loss=` / `metrics=` / `weighted_metrics=` of an `x.compile(...)` call, as
+    `_compiled_names` reads them; None when CPython's names may differ from the written ones."""
+
+    def compute() -> "frozenset[str] | None":
+        if _COMPILE.search(text.source) is None or _COMPILE_KEYWORD.search(text.source) is None:
+            return frozenset()
+        if text.tree is None or text.renames_identifiers:
+            return None
+        found = set()
+        for statement in statements_covering(text, word_positions(text, ("compile",))):
+            for node in expressions(statement):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "compile":
+                    for keyword in node.keywords:
+                        if keyword.arg in ("loss", "metrics", "weighted_metrics"):
+                            found.update(n.id for n in ast.walk(keyword.value) if isinstance(n, ast.Name))
+        return frozenset(found)
+
+    return text.memo("roles.compiled_in", compute)
 
 
 def _occurrences(text: "FileText", name: str) -> int:
@@ -277,3 +287,62 @@ def role_code_contains(text: "FileText", needles: "tuple[bytes, ...]") -> bool:
     words = [needle.decode() for needle in needles]
     source = text.source
     return any(any(word in source[f.start : f.end] for word in words) for f in candidates)
+
+
+# -- per-function gates (see Rule.needs_function) -----------------------------------------------------------
+def passes_to_compile(text: "FileText", function: "FunctionFacts") -> bool:
+    """Whether `function` may hold a `x.compile(loss=f)` call: `_compiled_names` reads every such call in the
+    module, so a rule that asks for roles needs these functions parsed."""
+    if not text.memo("roles.compile_keyword", lambda: _COMPILE_KEYWORD.search(text.source) is not None):
+        return False
+    return within(positions(text, _COMPILE), function.start, function.end)
+
+
+def role_code_needs(text: "FileText", function: "FunctionFacts", needles: "tuple[bytes, ...]") -> bool:
+    """Gate for rules that report only in role code on one of `needles` (division): the outermost functions
+    holding a role candidate whose code contains a needle; the other methods of its class that write one of
+    the `self.x` it reads (the denominator analysis follows `self.x` to the class's state creation and updates,
+    and from their values to further `self.y`); and the functions that may call `compile`."""
+    needed = text.memo(f"roles.needed:{needles!r}", lambda: _role_code_needed(text, needles))
+    return needed is None or function.start in needed or passes_to_compile(text, function)
+
+
+def _role_code_needed(text: "FileText", needles: "tuple[bytes, ...]") -> "set[int] | None":
+    candidates = role_candidates(text)
+    outermost = text.outermost
+    if candidates is None or outermost is None:
+        return None
+    words = [needle.decode() for needle in needles]
+    source = text.source
+    hits = [f for f in candidates if any(word in source[f.start : f.end] for word in words)]
+    needed: set[int] = set()
+    classes: set[tuple[int, int]] = set()
+    for hit in hits:
+        for function in outermost:
+            if function.start <= hit.start < function.end:
+                needed.add(function.start)
+                if function.owner is not None:
+                    classes.add(function.owner)
+                break
+    for low, high in classes:
+        methods = [f for f in outermost if low <= f.start < high]
+        read: set[str] = set()
+        grew = True
+        while grew:
+            grew = False
+            for method in methods:
+                if method.start in needed:
+                    attrs = set(_SELF_ATTRIBUTE.findall(source, method.start, method.end))
+                    if not attrs <= read:
+                        read |= attrs
+                        grew = True
+            if read:
+                mentioned = word_positions(text, read)
+                for method in methods:
+                    if method.start not in needed and within(mentioned, method.start, method.end):
+                        needed.add(method.start)
+                        grew = True
+    return needed
+
+
+_SELF_ATTRIBUTE = re.compile(_NOT_IDENT_BEFORE + r"self" + _GAP + r"\." + _GAP + r"([^\W\d]\w*)")
