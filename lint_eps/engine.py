@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import traceback
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import libcst as cst
@@ -37,6 +38,11 @@ class _InternalError:
     error: str
 
 
+@lru_cache(maxsize=None)
+def _handler_names(rule_class: type) -> tuple[str, ...]:
+    return tuple(attr for attr in dir(rule_class) if attr.startswith(("visit_", "leave_")))
+
+
 class _Dispatcher(cst.CSTVisitor):
     """One traversal calling every rule's visit_/leave_ methods, maintaining scopes for the context."""
 
@@ -48,10 +54,10 @@ class _Dispatcher(cst.CSTVisitor):
         self.errors: list[_InternalError] = []
         self.broken: set[int] = set()
         for rule in rules:
-            for attr in dir(type(rule)):
+            for attr in _handler_names(type(rule)):
                 if attr.startswith("visit_"):
                     self.visits.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
-                elif attr.startswith("leave_"):
+                else:
                     self.leaves.setdefault(attr[6:], []).append((rule, getattr(rule, attr)))
 
     def _call(self, handlers: list[tuple[Rule, Callable[[cst.CSTNode], object]]], node: cst.CSTNode) -> None:

@@ -11,6 +11,7 @@ tables in `lint_eps.rules` need one row per function, not one per spelling.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import libcst as cst
@@ -40,6 +41,7 @@ _EXACT_CANONICAL = {
 }
 
 
+@lru_cache(maxsize=4096)
 def canonical(qualname: str) -> str:
     if qualname in _EXACT_CANONICAL:
         return _EXACT_CANONICAL[qualname]

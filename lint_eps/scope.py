@@ -61,14 +61,24 @@ class _FlowIndexer(cst.CSTVisitor):
         self.node_order: dict[int, int] = {}
         self.bindings: dict[str, list[Binding]] = {}
 
+    # Dispatch on the exact type: libcst's generic dispatch and isinstance on its ABC-based node classes cost
+    # more than the indexing itself, and this sees every node of every function that is looked into.
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.order += 1
         self.node_order[id(node)] = self.order
-        if node is not self.root and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                self._bind(node.name.value, None, node)
+        kind = type(node)
+        if kind in _NESTED_SCOPES and node is not self.root:
+            if kind is not cst.Lambda:
+                self._bind(node.name.value, None, node)  # type: ignore[attr-defined]
             return False
-        return super().on_visit(node)
+        if kind is cst.For:
+            self.visit_For(node)  # type: ignore[arg-type]
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        handler = _LEAVES.get(type(original_node))
+        if handler is not None:
+            handler(self, original_node)
 
     def _bind(self, name: str, value: cst.BaseExpression | None, node: cst.CSTNode, op: cst.BaseAugOp | None = None) -> None:
         self.order += 1
@@ -105,6 +115,16 @@ class _FlowIndexer(cst.CSTVisitor):
     def leave_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
             self._bind_target(node.asname.name, None, node)
+
+
+_NESTED_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_LEAVES = {
+    cst.Assign: _FlowIndexer.leave_Assign,
+    cst.AnnAssign: _FlowIndexer.leave_AnnAssign,
+    cst.AugAssign: _FlowIndexer.leave_AugAssign,
+    cst.NamedExpr: _FlowIndexer.leave_NamedExpr,
+    cst.WithItem: _FlowIndexer.leave_WithItem,
+}
 
 
 class Scope:

@@ -66,23 +66,33 @@ def _fields_of(node: cst.CSTNode) -> tuple[str, ...]:
 def children(node: cst.CSTNode, tokens: bool = True) -> list[cst.CSTNode]:
     """`node.children` in libcst's order, optionally without token subtrees."""
     out: list[cst.CSTNode] = []
+    visitable = _VISITABLE[tokens]
     for name in _FIELDS.get(type(node)) or _fields_of(node):
         value = getattr(node, name)
-        if isinstance(value, _CSTNode):
-            if tokens or type(value) not in TOKEN_TYPES:
-                out.append(value)
-        elif type(value) in (tuple, list):
+        kind = type(value)
+        if kind is tuple or kind is list:
             for child in value:
-                if isinstance(child, _CSTNode) and (tokens or type(child) not in TOKEN_TYPES):
+                kind = type(child)
+                ok = visitable.get(kind)
+                if ok or (ok is None and _visitable(kind, tokens)):
                     out.append(child)
+        else:
+            ok = visitable.get(kind)
+            if ok or (ok is None and _visitable(kind, tokens)):
+                out.append(value)
     return out
 
 
+_WANTS_TOKENS: dict[type, bool] = {}
+
+
 def _wants_tokens(visitor: object) -> bool:
-    for attr in dir(type(visitor)):
-        if attr.startswith(("visit_", "leave_")) and attr.split("_", 1)[1].split("_", 1)[0] in TOKEN_TYPE_NAMES:
-            return True
-    return False
+    kind = type(visitor)
+    if kind not in _WANTS_TOKENS:
+        _WANTS_TOKENS[kind] = any(
+            attr.startswith(("visit_", "leave_")) and attr.split("_", 1)[1].split("_", 1)[0] in TOKEN_TYPE_NAMES for attr in dir(kind)
+        )
+    return _WANTS_TOKENS[kind]
 
 
 def walk(root: cst.CSTNode, visitor: cst.CSTVisitor, *, tokens: bool | None = None) -> None:
@@ -95,6 +105,17 @@ def walk(root: cst.CSTNode, visitor: cst.CSTVisitor, *, tokens: bool | None = No
     walk_callbacks(root, visitor.on_visit, visitor.on_leave, tokens=tokens)
 
 
+# type -> whether the walk descends into a value of that type: a CSTNode (and, without tokens, not a token).
+# `isinstance(x, CSTNode)` goes through ABCMeta.__instancecheck__ in Python: a dict lookup per type is far cheaper.
+_VISITABLE: dict[bool, dict[type, bool]] = {True: {}, False: {}}
+
+
+def _visitable(kind: type, tokens: bool) -> bool:
+    answer = issubclass(kind, _CSTNode) and (tokens or kind not in TOKEN_TYPES)
+    _VISITABLE[tokens][kind] = answer
+    return answer
+
+
 def walk_callbacks(
     root: cst.CSTNode,
     on_visit: Callable[[cst.CSTNode], bool | None],
@@ -103,22 +124,24 @@ def walk_callbacks(
     tokens: bool = False,
 ) -> None:
     fields_table = _FIELDS
-    skip: frozenset[type] = frozenset() if tokens else TOKEN_TYPES
-    node_type = _CSTNode
+    visitable = _VISITABLE[tokens]
 
     def visit(node: cst.CSTNode) -> None:
         if on_visit(node):
-            kind = type(node)
-            names = fields_table.get(kind) or _fields_of(node)
+            names = fields_table.get(type(node)) or _fields_of(node)
             for name in names:
                 value = getattr(node, name)
                 kind = type(value)
                 if kind is tuple or kind is list:
                     for child in value:
-                        if type(child) not in skip and isinstance(child, node_type):
+                        kind = type(child)
+                        ok = visitable.get(kind)
+                        if ok or (ok is None and _visitable(kind, tokens)):
                             visit(child)
-                elif kind not in skip and isinstance(value, node_type):
-                    visit(value)
+                else:
+                    ok = visitable.get(kind)
+                    if ok or (ok is None and _visitable(kind, tokens)):
+                        visit(value)
         on_leave(node)
 
     visit(root)
@@ -126,7 +149,7 @@ def walk_callbacks(
 
 def iter_nodes(root: cst.CSTNode, *, tokens: bool = False) -> Iterator[cst.CSTNode]:
     """`root` and every node under it, in libcst's visiting (pre-)order."""
-    skip: frozenset[type] = frozenset() if tokens else TOKEN_TYPES
+    visitable = _VISITABLE[tokens]
     stack: list[cst.CSTNode] = [root]
     fields_table = _FIELDS
     while stack:
@@ -139,10 +162,14 @@ def iter_nodes(root: cst.CSTNode, *, tokens: bool = False) -> Iterator[cst.CSTNo
             kind = type(value)
             if kind is tuple or kind is list:
                 for child in value:
-                    if type(child) not in skip and isinstance(child, _CSTNode):
+                    kind = type(child)
+                    ok = visitable.get(kind)
+                    if ok or (ok is None and _visitable(kind, tokens)):
                         found.append(child)
-            elif kind not in skip and isinstance(value, _CSTNode):
-                found.append(value)
+            else:
+                ok = visitable.get(kind)
+                if ok or (ok is None and _visitable(kind, tokens)):
+                    found.append(value)
         if found:
             found.reverse()
             stack.extend(found)

@@ -11,6 +11,7 @@ import libcst as cst
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, keyword_arg, number_value, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
+from lint_eps.walk import children
 
 from .analysis.epsilon_prefilter import eps403_may_report, eps403_needs_function
 from .tables.dtypes import FLOAT32, FLOAT64, FORMATS, FloatFormat, epsilon_literal, format_of, short
@@ -100,21 +101,22 @@ def module_facts(context: FileContext) -> ModuleFacts:
 
 
 def _collect(node: cst.CSTNode, context: FileContext, facts: ModuleFacts, ifs: tuple, in_function: bool) -> None:
-    if isinstance(node, cst.Call):
+    kind = type(node)  # (type checks: isinstance on libcst's ABC-based classes is slow, and this sees every node)
+    if kind is cst.Call:
         callee = context.imports.resolve(node.func)
         if callee in SET_EPSILON_FUNCTIONS or callee in SET_FLOATX_FUNCTIONS or callee in POLICY_SETTERS:
             site = CallSite(node, callee, ifs, in_function)
             facts.calls.append(site)
             facts.by_id[id(node)] = site
-    if isinstance(node, cst.If):
+    if kind is cst.If:
         _collect(node.test, context, facts, ifs, in_function)
         _collect(node.body, context, facts, ifs + ((node, True),), in_function)
         if node.orelse is not None:
             _collect(node.orelse, context, facts, ifs + ((node, False),), in_function)
         return
-    if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+    if kind is cst.FunctionDef or kind is cst.Lambda:
         in_function = True
-    for child in node.children:
+    for child in children(node, tokens=False):
         _collect(child, context, facts, ifs, in_function)
 
 

@@ -8,7 +8,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from lint_eps.nodes import arg, names_in, negate, simple_operand, strip_parens
-from lint_eps.prefilter import any_identifier, mentions
+from lint_eps.prefilter import mentions, writes_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .tables.activations import (
@@ -43,7 +43,7 @@ class LogOfActivation(Rule):
     triggers = (b"sigmoid", b"softmax", b"expit")
     # Every finding is a call of a `log` (LOG_FUNCTIONS, whose names all end with the identifier `log`, or a
     # `.log()` method): the identifier occurs in the file (at the call, or in the import of an alias).
-    prefilter = any_identifier("log")
+    prefilter = staticmethod(writes_identifier("log"))
     # Per function: the functions that write the identifier.
     needs_function = staticmethod(lambda text, function: mentions(text, function, "log"))
     specificity = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from lint_eps.nodes import simple_operand, strip_parens
-from lint_eps.prefilter import any_identifier, mentions
+from lint_eps.prefilter import mentions, writes_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .analysis.provenance import LOGITS, PROBABILITY, RATIO, UNKNOWN, LogitTransform, Provenance, analysis_for, logit_transform
@@ -22,7 +22,7 @@ class UnclippedLogitTransform(Rule):
     triggers = (b"log",)
     # The identifier itself, wherever it is spelled: a call `np.log(p)`, a method `p.log()`, and an import or alias
     # (`from numpy import log as ln`) that any other spelling of the call needs.
-    prefilter = any_identifier("log", "log2", "log10")
+    prefilter = staticmethod(writes_identifier("log", "log2", "log10"))
     # Per function: the functions that write the identifier, and those that may pass a function to compile
     # (`function_role` reads every compile call).
     needs_function = staticmethod(lambda text, function: mentions(text, function, "log", "log2", "log10") or passes_to_compile(text, function))

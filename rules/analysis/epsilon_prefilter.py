@@ -19,22 +19,13 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from lint_eps.prefilter import at_module_level, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
+from lint_eps.prefilter import at_module_level, has_word, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
 
 from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
 
-_BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
-_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
-_CLIP_OR_FLOOR = re.compile(
-    _BEFORE
-    + "(?:"
-    + "|".join(sorted({re.escape(n.rsplit(".", 1)[-1]) for n in (*CLIP_FUNCTIONS, *MAXIMUM_FUNCTIONS)} | set(CLIP_METHODS)))
-    + ")"
-    + _AFTER
-)
 _HALF_PRECISION = re.compile(r"float16|half")
 _TINY = re.compile(
     r"[eE]-0*(?:3[89]|[4-9]\d|\d{3,})"  # an exponent literal below 1e-37
@@ -53,7 +44,7 @@ def _is_number(node: ast.AST) -> bool:
 
 def eps403_may_report(text: "FileText") -> bool:
     source = text.source
-    if _CLIP_OR_FLOOR.search(source) or _HALF_PRECISION.search(source):
+    if has_word(source, _CLIP_NAMES) or "float16" in source or "half" in source:
         return True  # A, B; C2/C3 in float16/bfloat16
     tree = text.tree
     if tree is None:
@@ -98,9 +89,12 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
         (
             here_or_module(positions(text, _HALF_PRECISION))
             # a setter's policy (in a function of its own, kept above) reaches layer code anywhere
-            or (bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
+            or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
         )
-        and (here_or_module(positions(text, _SMALL_FOR_HALF)) or here_or_module(word_positions(text, identifiers_reaching(text, "epsilon"))))
+        and (
+            here_or_module(positions(text, _SMALL_FOR_HALF))
+            or here_or_module(text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
+        )
     )
     return small and within(_additions(text), start, end)
 

@@ -21,7 +21,7 @@ from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
 
-from lint_eps.prefilter import expressions, identifiers_reaching, positions, statements_covering, within, word_positions
+from lint_eps.prefilter import expressions, has_word, identifiers_reaching, statements_covering, within, word_positions
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -186,17 +186,10 @@ _NOT_IDENT_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
 # identifier, or a module-level alias of it (`from jax import grad as g`): `identifiers_reaching` finds both.
 _GRADIENT_NAMES = tuple(sorted({name.rsplit(".", 1)[-1] for name in GRADIENT_CALLS} | set(GRADIENT_METHODS)))
 # `_compiled_names`: `x.compile(..., loss=f)` / `metrics=[f]` / `weighted_metrics=[f]`.
-_COMPILE = re.compile(_NOT_IDENT_BEFORE + "compile" + _NOT_IDENT_AFTER)
 _COMPILE_KEYWORD = re.compile(_NOT_IDENT_BEFORE + "(?:loss|metrics|weighted_metrics)" + _GAP + "=")
 # Methods of a Keras/torchmetrics metric or loss subclass (a base's canonical name ends with an identifier
 # written in the file), or of a class whose name ends with `Loss`.
-_ROLE_BASE_WORDS = re.compile(
-    _NOT_IDENT_BEFORE
-    + "(?:"
-    + "|".join(sorted({re.escape(b.rsplit(".", 1)[-1]) for b in KERAS_LOSS_BASES | KERAS_METRIC_BASES | TORCHMETRICS_BASES}))
-    + ")"
-    + _NOT_IDENT_AFTER
-)
+_ROLE_BASE_NAMES = tuple(sorted({b.rsplit(".", 1)[-1] for b in KERAS_LOSS_BASES | KERAS_METRIC_BASES | TORCHMETRICS_BASES}))
 _LOSS_CLASS = re.compile(_NOT_IDENT_BEFORE + "class" + _GAP + r"[A-Za-z0-9_\x80-\U0010ffff]*Loss" + _NOT_IDENT_AFTER)
 
 
@@ -221,7 +214,7 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
     source = text.source
     gradient_sites = word_positions(text, identifiers_reaching(text, *_GRADIENT_NAMES))
     compiled = _compiled_in(text)
-    class_roles = _ROLE_BASE_WORDS.search(source) is not None or _LOSS_CLASS.search(source) is not None
+    class_roles = has_word(source, _ROLE_BASE_NAMES) or ("Loss" in source and _LOSS_CLASS.search(source) is not None)
     training = _name_regex(TRAINING_NAME_PATTERNS)
     extra = text.settings.metric_name_patterns
     out = []
@@ -246,7 +239,7 @@ def _compiled_in(text: "FileText") -> "frozenset[str] | None":
     `_compiled_names` reads them; None when CPython's names may differ from the written ones."""
 
     def compute() -> "frozenset[str] | None":
-        if _COMPILE.search(text.source) is None or _COMPILE_KEYWORD.search(text.source) is None:
+        if not has_word(text.source, ("compile",)) or _COMPILE_KEYWORD.search(text.source) is None:
             return frozenset()
         if text.tree is None or text.renames_identifiers:
             return None
@@ -295,7 +288,7 @@ def passes_to_compile(text: "FileText", function: "FunctionFacts") -> bool:
     module, so a rule that asks for roles needs these functions parsed."""
     if not text.memo("roles.compile_keyword", lambda: _COMPILE_KEYWORD.search(text.source) is not None):
         return False
-    return within(positions(text, _COMPILE), function.start, function.end)
+    return within(text.memo("roles.compile_words", lambda: word_positions(text, ("compile",))), function.start, function.end)
 
 
 def role_code_needs(text: "FileText", function: "FunctionFacts", needles: "tuple[bytes, ...]") -> bool:
