@@ -109,11 +109,18 @@ def _init_worker(settings: Settings, mode: FixMode, prefilter: bool) -> None:
     _worker_state = (settings, mode, prefilter)
 
 
-def _work(task: tuple[str, bytes]) -> FileResult:
+def _work(path: str) -> tuple[FileResult, str | None]:
     assert _worker_state is not None
-    settings, mode, prefilter = _worker_state
-    path, data = task
-    return lint_bytes(path, data, settings, mode, prefilter=prefilter)
+    return _lint_path(path, *_worker_state)
+
+
+def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) -> tuple[FileResult, str | None]:
+    """Read and lint one file (in a worker, which reads the file itself: the parent keeps no file contents), and
+    the digest of what was read, so that the cache is keyed by the bytes actually linted."""
+    data = _read(path)
+    if isinstance(data, Diagnostic):
+        return FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else []), None
+    return lint_bytes(path, data, settings, mode, prefilter=prefilter), digest(data)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -132,37 +139,47 @@ def lint_files(
 ) -> Iterator[FileResult]:
     jobs = jobs or os.cpu_count() or 1
     cache = Cache(settings.root, settings.fingerprint() + ("-nopf" if not prefilter else ""), enabled=use_cache and not mode.active)
-    pending: list[tuple[int, str, bytes, str]] = []
+    pending: list[tuple[int, str, int]] = []  # (index, path, size)
     results: dict[int, FileResult] = {}
     for index, path in enumerate(files):
+        if not cache.enabled:
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                size = 0  # reported when the file is linted
+            pending.append((index, path, size))
+            continue
         data = _read(path)
         if isinstance(data, Diagnostic):
             results[index] = FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else [])
             continue
-        key = digest(data)
-        cached = cache.get(path, key)
+        cached = cache.get(path, digest(data))
         if cached is not None:
             results[index] = FileResult(path, [Diagnostic.from_dict({**d, "filename": path}) for d in cached], from_cache=True)
             continue
-        pending.append((index, path, data, key))
+        pending.append((index, path, len(data)))
 
     if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
+        # Largest files first, one file per task: the workers finish together instead of one of them ending the
+        # run alone on a chunk of big files.
+        pending.sort(key=lambda entry: -entry[2])
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(pending)),
             mp_context=_pool_context(),
             initializer=_init_worker,
             initargs=(settings, mode, prefilter),
         ) as pool:
-            chunk = max(1, min(16, len(pending) // (jobs * 8) or 1))
-            computed = pool.map(_work, [(path, data) for _, path, data, _ in pending], chunksize=chunk)
-            for (index, path, _, key), result in zip(pending, computed):
+            computed = pool.map(_work, [path for _, path, _ in pending])
+            for (index, path, _), (result, key) in zip(pending, computed):
                 results[index] = result
-                cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+                if key is not None:
+                    cache.put(path, key, [d.to_dict() for d in result.diagnostics])
     else:
-        for index, path, data, key in pending:
-            result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
+        for index, path, _ in pending:
+            result, key = _lint_path(path, settings, mode, prefilter)
             results[index] = result
-            cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+            if key is not None:
+                cache.put(path, key, [d.to_dict() for d in result.diagnostics])
     cache.save()
     for index in range(len(files)):
         yield results[index]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,31 @@ def test_parenthesised_empty_tuple_and_generator_defaults() -> None:
         "    return base + extra\n"
     )
     assert [d.code for d in lint_source(source, "defaults.py") if d.code == "EPS002"] == []
+
+
+def test_comment_banners_next_to_role_keywords_do_not_stall_the_prefilter(project: Path) -> None:
+    # `loss = # ### ...` and `self.total  # ####` once made a prefilter regex backtrack exponentially over the
+    # `#` of a banner comment; the run must finish (the subprocess limit only guards against a hang).
+    banner = "# " + "#" * 60 + " #" * 30
+    source = (
+        "import tensorflow as tf\n\n\n"
+        "class Ratio(tf.keras.metrics.Metric):\n"
+        "    def __init__(self, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.hits = self.add_weight(name='hits', initializer='zeros')\n"
+        "        self.seen = self.add_weight(name='seen', initializer='zeros')\n\n"
+        "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+        f"        self.hits  {banner}\n"
+        f"        options = dict(loss  {banner}\n"
+        "                       =1)\n"
+        "        self.hits.assign_add(tf.reduce_sum(y_true * y_pred))\n"
+        "        self.seen.assign_add(tf.reduce_sum(y_pred))\n\n"
+        "    def result(self):\n"
+        "        return self.hits / self.seen\n"
+    )
+    (project / "banner.py").write_text(source, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "lint_eps", "--no-cache", "banner.py"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "banner.py:18:16: EPS101" in result.stdout

@@ -4,9 +4,11 @@ A report sits at a loss site: a `.compile(...)` call, a call of a loss function 
 identifier, or a module-level alias of it, is written there), or a call of a loss object (a name or attribute
 assigned a loss-class constructor somewhere in the file). The site then reads:
   - the function it is in (bindings, `.add()` calls) and the module-level code (`models.lookup`);
-  - the other methods of its class (`self_attribute_values`: every `self.x = ...` of the class);
-  - the classes of the file named in any of that code (`_local_class`: a torch module's `forward` and its
-    `self.` assignments), and transitively the classes those name;
+  - the methods of its class that write a `self.x` it reads (`self_attribute_values`: the `self.x = ...` of
+    the class), and transitively what those read;
+  - the `forward` of the classes of the file named in any of that code (`_local_class`: a torch module's
+    `forward`, and the methods of its class writing the `self.x` it reads), and transitively the classes those
+    name;
   - the Keras backend set anywhere in the file (`code_keras_backend`: `KERAS_BACKEND`, `set_backend`).
 The functions holding any of these are needed; every other function can be stubbed (lint_eps/skeleton.py).
 """
@@ -21,13 +23,14 @@ from typing import TYPE_CHECKING
 from lint_eps.prefilter import at_module_level, identifiers_reaching, line_starts, statements, within, word_positions
 
 from ..tables.losses import LOSS_APIS
+from .roles import add_state_writers, compile_calls
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
 
 _API_NAMES = tuple(sorted({row.name.rsplit(".", 1)[-1] for row in LOSS_APIS.values()}))
 _CLASS_NAMES = tuple(sorted({row.name.rsplit(".", 1)[-1] for row in LOSS_APIS.values() if row.is_class}))
-_ALWAYS = ("compile", "KERAS_BACKEND", "set_backend")
+_ALWAYS = ("KERAS_BACKEND", "set_backend")
 _CLASS_HEADER = re.compile(r"class(?:[ \t\f]|\\\r?\n|\\\r)+([^\W\d]\w*)")
 
 
@@ -64,36 +67,24 @@ def _needed(text: "FileText") -> "set[int] | None":
                 definitions.add(header.start(1))
     if text.renames_identifiers:
         return None  # the names above are CPython's NFKC forms, the code (and the rules) spell them otherwise
-    sites = word_positions(text, identifiers_reaching(text, *_API_NAMES, *_ALWAYS) | objects)
+    sites = sorted(word_positions(text, identifiers_reaching(text, *_API_NAMES, *_ALWAYS) | objects) + compile_calls(text))
     if not sites:
         return set()
     mentions = {name: [p for p in word_positions(text, (name,)) if p not in definitions] for name in classes_defined}
-    starts_of = [f.start for f in outermost]
-    needed: set[int] = set()
-    spans: set[tuple[int, int]] = set()
-    work = [f for f in outermost if within(sites, f.start, f.end)]
-
-    def add_class(span: tuple[int, int]) -> None:
-        if span not in spans:
-            spans.add(span)
-            low, high = span
-            work.extend(outermost[bisect.bisect_left(starts_of, low) : bisect.bisect_left(starts_of, high)])
-
-    # The classes module-level code names; then, to a fixed point, each needed function's class and the
-    # classes it names.
-    for name, found in mentions.items():
-        if at_module_level(text, found):
-            for span in classes_defined[name]:
-                add_class(span)
-    while work:
-        function = work.pop()
-        if function.start in needed:
-            continue
-        needed.add(function.start)
-        if function.owner is not None:
-            add_class(function.owner)
+    needed = {f.start for f in outermost if within(sites, f.start, f.end)}
+    named: set[str] = set()
+    grew = True
+    while grew:
+        # The `forward` of every class named by module-level or needed code (`_local_class`), then the methods
+        # writing the `self.x` needed methods read (`self_attribute_values`, a torch class's `self.` values).
+        grew = False
         for name, found in mentions.items():
-            if within(found, function.start, function.end):
-                for span in classes_defined[name]:
-                    add_class(span)
+            if name not in named and (at_module_level(text, found) or any(within(found, f.start, f.end) for f in outermost if f.start in needed)):
+                named.add(name)
+                for low, high in classes_defined[name]:
+                    for function in outermost:
+                        if low <= function.start < high and function.name == "forward" and function.start not in needed:
+                            needed.add(function.start)
+                            grew = True
+        grew = add_state_writers(text, needed) or grew
     return needed

@@ -9,6 +9,7 @@ and whether the function computes gradients. Computed once per function and cach
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +22,12 @@ from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
 
-from lint_eps.prefilter import expressions, has_word, identifiers_reaching, statements_covering, within, word_positions
+from lint_eps.prefilter import expressions, has_word, identifiers_reaching, line_starts, statements, statements_covering, within, word_positions
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
 
+from ..tables.division import STATE_CREATORS_NAMED
 from ..tables.roles import (
     GRADIENT_CALLS,
     GRADIENT_METHODS,
@@ -178,7 +180,9 @@ def is_logit_name(name: str) -> bool:
 # Kept next to `_decide`, which it mirrors: change both together. Without a libcst parse it answers "can any
 # function in this file get a role?", and says no only when `_decide` would return None for every function.
 # Between two tokens: whitespace, comments, line continuations.
-_GAP = r"(?:\s|#[^\r\n]*|\\\r?\n|\\\r)*"
+# A comment runs to the end of its line: `(?![^\r\n])` makes that the only way to match it, since `#[^\r\n]*`
+# alone could split `# a # b # c` at every `#`, which backtracks exponentially (`#####` separator lines).
+_GAP = r"(?:\s|#[^\r\n]*(?![^\r\n])|\\\r?\n|\\\r)*"
 _NOT_IDENT_BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
 _NOT_IDENT_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
 # `_computes_gradients`: a call whose callee's qualified name ends with one of these identifiers (imports only
@@ -215,6 +219,7 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
     gradient_sites = word_positions(text, identifiers_reaching(text, *_GRADIENT_NAMES))
     compiled = _compiled_in(text)
     class_roles = has_word(source, _ROLE_BASE_NAMES) or ("Loss" in source and _LOSS_CLASS.search(source) is not None)
+    role_classes = _role_classes(text) if class_roles else set()
     training = _name_regex(TRAINING_NAME_PATTERNS)
     extra = text.settings.metric_name_patterns
     out = []
@@ -224,13 +229,30 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
         if (
             within(gradient_sites, function.start, function.end)  # gradients
             or (name in compiled if compiled is not None else _occurrences(text, name) >= 2)  # passed to compile
-            or (class_roles and (name in LOSS_METHODS or name in METRIC_METHODS))
+            or (function.owner in role_classes and (name in LOSS_METHODS or name in METRIC_METHODS))
             or training.search(name.lower())
             or name_is_loss(name)
             or name_is_metric(name, extra)
             or (len(positional) >= 2 and positional[0] in LABEL_PARAM_NAMES and positional[1] in PREDICTION_PARAM_NAMES)
         ):
             out.append(function)
+    return out
+
+
+def _role_classes(text: "FileText") -> "set[tuple[int, int]]":
+    """Spans of the classes whose header (decorators, name, bases) may make their methods loss or metric code:
+    it writes a role base (or an alias of one), or `Loss` (`_decide` reads only the class's own name and bases)."""
+    source = text.source
+    starts = line_starts(text)
+    bases = word_positions(text, identifiers_reaching(text, *_ROLE_BASE_NAMES))
+    out = set()
+    for statement in statements(text):
+        if isinstance(statement, ast.ClassDef):
+            first = min([statement.lineno] + [d.lineno for d in statement.decorator_list])
+            start = starts[first - 1]
+            end = starts[min(statement.body[0].lineno, len(starts) - 1)]
+            if within(bases, start, end) or "Loss" in source[start:end]:
+                out.add((start, starts[min(statement.end_lineno or statement.lineno, len(starts) - 1)]))
     return out
 
 
@@ -284,11 +306,30 @@ def role_code_contains(text: "FileText", needles: "tuple[bytes, ...]") -> bool:
 
 # -- per-function gates (see Rule.needs_function) -----------------------------------------------------------
 def passes_to_compile(text: "FileText", function: "FunctionFacts") -> bool:
-    """Whether `function` may hold a `x.compile(loss=f)` call: `_compiled_names` reads every such call in the
+    """Whether `function` holds a `x.compile(loss=f)` call: `_compiled_names` reads every such call in the
     module, so a rule that asks for roles needs these functions parsed."""
     if not text.memo("roles.compile_keyword", lambda: _COMPILE_KEYWORD.search(text.source) is not None):
         return False
-    return within(text.memo("roles.compile_words", lambda: word_positions(text, ("compile",))), function.start, function.end)
+    return within(compile_calls(text), function.start, function.end)
+
+
+def compile_calls(text: "FileText") -> list[int]:
+    """Where `x.compile(...)` calls are (the starts of their lines), from CPython's ast; every written `compile`
+    when the ast is missing or its names may differ from the written ones."""
+
+    def compute() -> list[int]:
+        words = word_positions(text, ("compile",))
+        if text.tree is None or text.renames_identifiers:
+            return words
+        starts = line_starts(text)
+        found = set()
+        for statement in statements_covering(text, words):
+            for node in expressions(statement):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "compile":
+                    found.add(starts[node.lineno - 1])
+        return sorted(found)
+
+    return text.memo("roles.compile_calls", compute)
 
 
 def role_code_needs(text: "FileText", function: "FunctionFacts", needles: "tuple[bytes, ...]") -> bool:
@@ -308,15 +349,21 @@ def _role_code_needed(text: "FileText", needles: "tuple[bytes, ...]") -> "set[in
     words = [needle.decode() for needle in needles]
     source = text.source
     hits = [f for f in candidates if any(word in source[f.start : f.end] for word in words)]
-    needed: set[int] = set()
-    classes: set[tuple[int, int]] = set()
-    for hit in hits:
-        for function in outermost:
-            if function.start <= hit.start < function.end:
-                needed.add(function.start)
-                if function.owner is not None:
-                    classes.add(function.owner)
-                break
+    starts = [f.start for f in outermost]
+    needed = {outermost[bisect.bisect_right(starts, hit.start) - 1].start for hit in hits}
+    add_state_writers(text, needed)
+    return needed
+
+
+def add_state_writers(text: "FileText", needed: "set[int]") -> bool:
+    """Add to `needed` (outermost function starts), to a fixed point, the methods of a needed method's class
+    that write a `self.x` some needed method of that class reads: what an analysis following `self.x` to its
+    assignments and updates in the class reads (`state_attributes`, `state_updates`, `self_attribute_values`).
+    Returns whether anything was added."""
+    outermost = text.outermost or []
+    source = text.source
+    added = False
+    classes = {f.owner for f in outermost if f.owner is not None and f.start in needed}
     for low, high in classes:
         methods = [f for f in outermost if low <= f.start < high]
         read: set[str] = set()
@@ -330,12 +377,33 @@ def _role_code_needed(text: "FileText", needles: "tuple[bytes, ...]") -> "set[in
                         read |= attrs
                         grew = True
             if read:
-                mentioned = word_positions(text, read)
                 for method in methods:
-                    if method.start not in needed and within(mentioned, method.start, method.end):
+                    if method.start not in needed and not read.isdisjoint(_attributes_written(text, method)):
                         needed.add(method.start)
-                        grew = True
-    return needed
+                        grew = added = True
+    return added
+
+
+def _attributes_written(text: "FileText", function: "FunctionFacts") -> set[str]:
+    """The `x` of every `self.x = ...`, `self.x += ...`, `self.x.method(...)` and `self.add_state("x", ...)` in
+    the function: what `state_attributes` and `state_updates` read (a superset)."""
+    sites: list[tuple[int, str]] = text.memo(
+        "roles.self_writes",
+        lambda: sorted([(m.start(), m.group(1)) for m in _SELF_WRITE.finditer(text.source)] + [(m.start(), m.group(1)) for m in _STATE_NAMED.finditer(text.source)]),
+    )
+    i = bisect.bisect_left(sites, (function.start, ""))
+    out = set()
+    while i < len(sites) and sites[i][0] < function.end:
+        out.add(sites[i][1])
+        i += 1
+    return out
 
 
 _SELF_ATTRIBUTE = re.compile(_NOT_IDENT_BEFORE + r"self" + _GAP + r"\." + _GAP + r"([^\W\d]\w*)")
+_SELF_WRITE = re.compile(
+    _NOT_IDENT_BEFORE + r"self" + _GAP + r"\." + _GAP + r"([^\W\d]\w*)" + _GAP
+    + r"(?:(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|\." + _GAP + r"\w+" + _GAP + r"\()"
+)
+_STATE_NAMED = re.compile(
+    r"\.(?:" + "|".join(sorted(STATE_CREATORS_NAMED)) + r")" + _GAP + r"\(" + _GAP + r"(?:\w+" + _GAP + r"=" + _GAP + r")?[rRbBuUfF]*[\"']+(\w+)"
+)
