@@ -12,6 +12,7 @@ from lint_eps.imports import blocks_of
 from lint_eps.nodes import arg, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
 
+from .analysis.epsilon_prefilter import sets_keras_globals
 from .epsilon_resolution import CallSite, dtype_format, fold, module_facts
 from .tables.dtypes import FLOAT32, FloatFormat, epsilon_literal, short
 from .tables.epsilon import (
@@ -50,6 +51,8 @@ class BadGlobalEpsilon(Rule):
     summary = "Global Keras epsilon set to a value that breaks every loss and metric that reads it"
     fixable = "sometimes"
     triggers = (b"set_epsilon",)
+    # Per function: the calls of global setters (analysis/epsilon_prefilter.py).
+    needs_function = staticmethod(sets_keras_globals)
     docs = f"""
     ## What it does
     Checks the value given to Keras's global fuzz factor — `keras.config.set_epsilon(v)`,
@@ -258,6 +261,8 @@ class ImportTimeEpsilon(Rule):
     summary = "Global Keras epsilon set when the module is imported"
     fixable = "never"
     triggers = (b"set_epsilon",)
+    # Per function: the calls of global setters (analysis/epsilon_prefilter.py).
+    needs_function = staticmethod(sets_keras_globals)
     docs = """
     ## What it does
     Finds `set_epsilon(...)` (every Keras spelling, see EPS401) executed when a module is imported: at the

@@ -236,6 +236,25 @@ CROSS_FUNCTION = {
             return [r * 2 for r in rows]
         ''',
     ),
+    # The float type comes from a set_floatx call in another function.
+    "a global epsilon judged in the floatx another function sets": (
+        "EPS401",
+        '''\
+        import keras
+
+
+        def configure_precision():
+            keras.config.set_floatx("float16")
+
+
+        def main():
+            keras.config.set_epsilon(1e-5)
+
+
+        def unrelated_helper(rows):
+            return [r * 2 for r in rows]
+        ''',
+    ),
 }
 
 
@@ -248,6 +267,17 @@ def test_a_finding_that_reads_another_function_survives_the_skeleton(code: str, 
     with_skeleton = lint_source(source, "m.py", codes=EVERY_CODE)
     assert code in {d.code for d in with_skeleton}
     assert _key(with_skeleton) == _key(lint_source(source, "m.py", codes=EVERY_CODE, prefilter=False))
+
+
+def test_each_rule_s_own_gate_keeps_what_it_reads() -> None:
+    # With EPS401 alone, only its own gate decides what is parsed (EPS403 would also keep the setter).
+    source = textwrap.dedent(CROSS_FUNCTION["a global epsilon judged in the floatx another function sets"][1])
+    only = frozenset({"EPS401"})
+    stubbed, needed = _stubbed(source, only)
+    assert needed == [True, True, False]
+    findings = lint_source(source, "m.py", codes=only)
+    assert [d.code for d in findings] == ["EPS401"]
+    assert _key(findings) == _key(lint_source(source, "m.py", codes=only, prefilter=False))
 
 
 def test_the_cli_reports_positions_in_a_large_file_where_most_functions_are_stubbed(project) -> None:

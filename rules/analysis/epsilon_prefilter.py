@@ -73,6 +73,13 @@ _SMALL_FOR_HALF = re.compile(
 )
 
 
+def sets_keras_globals(text: "FileText", function: "FunctionFacts") -> bool:
+    """Whether the function may call a global setter (`set_epsilon`, `set_floatx`, a policy setter) through
+    its name or a module-level alias: `module_facts` reads every such call in the file, and EPS401/EPS402
+    report on them (their other reads are the call's own function and the module-level code)."""
+    return mentions(text, function, *_SETTER_NAMES)
+
+
 def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
     start, end = function.start, function.end
     if mentions(text, function, *_CLIP_NAMES, *_SETTER_NAMES):
