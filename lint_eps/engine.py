@@ -1,4 +1,5 @@
-"""Lint one source text: prefilter, parse once, walk once with every selected rule, then place and filter.
+"""Lint one source text: prefilter, stub out the functions no rule needs (`skeleton`), parse once, walk once
+with every selected rule, then place and filter.
 
 This is the single entry point used by the CLI, the verifier and the language server (`lint_source`).
 """

@@ -9,6 +9,10 @@ every function in it with their names and parameters spelled exactly as in the s
 A prefilter must be sound: it returns False only when the rule provably cannot report on the file. When the
 file has no CPython ast (a syntax error, nesting deeper than CPython accepts) nothing can be proved and
 predicates should answer True; `functions` is then None.
+
+The same facts serve the per-function gates (`Rule.needs_function`, `lint_eps/skeleton.py`): where names are
+written (`word_positions`, `mentions`, with module-level aliases from `identifiers_reaching`), whether an
+offset lies in a function or at module level, and statement-level walks of the ast.
 """
 
 from __future__ import annotations
