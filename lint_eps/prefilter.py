@@ -119,7 +119,7 @@ class FileText:
                     stack.append((part.body, part, in_def))
         defs.sort(key=lambda entry: (entry[0].lineno, entry[0].col_offset))
         source = self.source
-        starts = [0] + [match.end() for match in _LINE_END_TEXT.finditer(source)] + [len(source)]
+        starts = line_starts(self)
 
         def span(d: ast.FunctionDef | ast.ClassDef) -> tuple[int, int]:
             first = min([d.lineno] + [decorator.lineno for decorator in d.decorator_list])
