@@ -151,7 +151,7 @@ def lint_files(
             continue
         data = _read(path)
         if isinstance(data, Diagnostic):
-            results[index] = FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else [])
+            pending.append((index, path, 0))  # reported when the file is linted
             continue
         cached = cache.get(path, digest(data))
         if cached is not None:

@@ -9,13 +9,9 @@ kept node has the line and column it has in the file: positions, fixes and noqa 
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Iterable
 
-from .prefilter import FileText, FunctionFacts
-
-_LINE_END = re.compile(r"\r\n|\r|\n")
-_INDENT = re.compile(r"[ \t\f]*")
+from .prefilter import INDENT, LINE_END, FileText, FunctionFacts
 
 
 def needed_functions(text: FileText, gates: Iterable[Callable[[FileText, FunctionFacts], bool] | None]) -> list[bool] | None:
@@ -42,8 +38,8 @@ def skeleton(text: FileText, needed: list[bool]) -> str:
             continue
         pieces.append(source[cursor : function.body])
         body = source[function.body : function.end]
-        indent = _INDENT.match(body)
-        endings = _LINE_END.findall(body)
+        indent = INDENT.match(body)
+        endings = LINE_END.findall(body)
         pieces.append((indent.group() if indent else "") + "...")
         pieces.append("".join(endings))
         cursor = function.end

@@ -149,27 +149,11 @@ def walk_callbacks(
 
 def iter_nodes(root: cst.CSTNode, *, tokens: bool = False) -> Iterator[cst.CSTNode]:
     """`root` and every node under it, in libcst's visiting (pre-)order."""
-    visitable = _VISITABLE[tokens]
     stack: list[cst.CSTNode] = [root]
-    fields_table = _FIELDS
     while stack:
         node = stack.pop()
         yield node
-        names = fields_table.get(type(node)) or _fields_of(node)
-        found: list[cst.CSTNode] = []
-        for name in names:
-            value = getattr(node, name)
-            kind = type(value)
-            if kind is tuple or kind is list:
-                for child in value:
-                    kind = type(child)
-                    ok = visitable.get(kind)
-                    if ok or (ok is None and _visitable(kind, tokens)):
-                        found.append(child)
-            else:
-                ok = visitable.get(kind)
-                if ok or (ok is None and _visitable(kind, tokens)):
-                    found.append(value)
+        found = children(node, tokens)
         if found:
             found.reverse()
             stack.extend(found)
