@@ -62,3 +62,33 @@ def test_readme_example_output_is_what_lint_eps_prints(tmp_path: Path) -> None:
     (tmp_path / "metrics.py").write_text(code, encoding="utf-8")
     result = run_cli(["--no-cache", "metrics.py"], tmp_path)
     assert result.stdout == shown
+
+
+def test_every_third_party_module_the_tests_import_is_declared_in_the_test_extra() -> None:
+    """A fresh clone installs `.[test]` and nothing else: a test that imports an undeclared package passes only on
+    a machine that happens to have it (ml_dtypes came in through TensorFlow until it did not have to)."""
+    import ast
+    import re
+    from importlib.metadata import packages_distributions
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[\s<>=!~;\[]", req, maxsplit=1)[0].lower().replace("_", "-") for req in config["optional-dependencies"]["test"] + config["dependencies"]}
+    providers = packages_distributions()
+    local = {path.stem for path in (ROOT / "tests").glob("*.py")} | {"lint_eps"}
+    missing = set()
+    for path in (ROOT / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                dists = {d.lower().replace("_", "-") for d in providers.get(top, [top])}
+                if not dists & declared:
+                    missing.add(f"{path.name}: {top} ({', '.join(sorted(dists))})")
+    assert not missing, f"imported by tests but not declared in the test extra: {sorted(missing)}"

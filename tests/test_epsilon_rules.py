@@ -40,42 +40,85 @@ def test_format_constants_match_finfo(name: str) -> None:
     assert fmt.mantissa_bits == info.nmant and fmt.exponent_bits == info.nexp
 
 
-@pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
-def test_rounding_matches_numpy_including_ties_and_overflow(name: str) -> None:
-    fmt, np_type = FORMATS[name], NUMPY_TYPES[name]
+def _numpy_stored(values: list[float], name: str) -> list[float]:
+    """float32 and float16 rounded once from float64 by NumPy; bfloat16 as the product defines it, float32
+    rounded to bfloat16 (ml_dtypes' float32 conversion, which no ml_dtypes version has changed)."""
+    with np.errstate(over="ignore"):
+        array = np.array(values, dtype=np.float64)
+        if name == "bfloat16":
+            array = array.astype(np.float32)
+        return [float(v) for v in array.astype(NUMPY_TYPES[name]).astype(np.float64)]
+
+
+def _tf_stored(values: list[float], name: str) -> list[float]:
+    """What TensorFlow stores for Python floats in the format `name` (`tf.cast` from float64). For bfloat16 and
+    float16 TensorFlow (Eigen) goes float64 -> float32 -> format, two roundings, and on the CPU it flushes
+    float32 subnormals to zero. ml_dtypes 0.7 rounds float64 to bfloat16 directly (0.5 did not), so a direct
+    float64 conversion by ml_dtypes is no reference for the thresholds TensorFlow applies."""
+    tf = pytest.importorskip("tensorflow", reason="the thresholds are checked against TensorFlow (test extra)")
+    return [float(v) for v in tf.cast(tf.constant(values, dtype=tf.float64), getattr(tf, name)).numpy().tolist()]
+
+
+def _random_values(fmt) -> list[float]:
     rng = random.Random(403)
     values = [rng.uniform(-2, 2) * 10 ** rng.randint(-45, 38) for _ in range(3000)]
     values += [1 - fmt.epsneg / 2, 1 + fmt.eps / 2, fmt.smallest_subnormal / 2, fmt.smallest_subnormal * 1.5, fmt.max * 1.01, 1e-7, 1e-8, 1e-12]
     values += [1 - fmt.epsneg * k / 4 for k in range(8)]
-    for value in values:
-        with np.errstate(over="ignore"):
-            expected = float(np.array(value, dtype=np.float64).astype(np_type))
+    return values
+
+
+@pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
+def test_rounding_matches_numpy_including_ties_and_overflow(name: str) -> None:
+    fmt = FORMATS[name]
+    values = _random_values(fmt)
+    for value, expected in zip(values, _numpy_stored(values, name)):
         assert fmt.round(value) == expected or (math.isnan(expected) and math.isnan(fmt.round(value))), (name, value)
 
 
+@pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
+def test_rounding_of_normal_values_matches_tensorflow(name: str) -> None:
+    """Every value TensorFlow stores as a normal number (it flushes subnormals on the CPU) is the product's."""
+    fmt = FORMATS[name]
+    values = [v for v in _random_values(fmt) if FLOAT32.smallest_normal <= abs(v) < fmt.max]
+    values += [1.0 - fmt.absorbed_below_one, 1.0 + fmt.absorbed_above_one]
+    for value, expected in zip(values, _tf_stored(values, name)):
+        if expected == 0.0 or abs(expected) < fmt.smallest_normal:
+            continue
+        assert fmt.round(value) == expected, (name, value)
+
+
 @pytest.mark.parametrize("name", sorted(FORMATS))
-def test_thresholds_are_exact_boundaries_in_numpy(name: str) -> None:
-    fmt, np_type = FORMATS[name], NUMPY_TYPES[name]
-    one = np_type(1.0)
-
-    def stored(x: float):
-        return np.array(x, dtype=np.float64).astype(np_type)
-
-    # 1 - e == 1 up to the threshold (computed in Python, then stored, as `clip(p, eps, 1 - eps)` does).
-    below = fmt.absorbed_below_one
-    # epsneg / 2, a little more for bfloat16: a float64 is stored via float32 (double rounding, as ml_dtypes
-    # and TensorFlow do), so values just above the tie still land on it and round to 1.
-    assert math.isclose(below, float(fmt.epsneg) / 2, rel_tol=1e-6 if name != "bfloat16" else 1e-4)
-    assert stored(1.0 - below) == one and stored(1.0 - math.nextafter(below, 1.0)) < one
+def test_thresholds_are_the_boundaries_tensorflow_applies(name: str) -> None:
+    """`absorbed_below_one` is the largest e with `1 - e` stored as exactly 1.0 by TensorFlow (so
+    `clip(p, eps, 1 - eps)` does not clip at 1), `absorbed_above_one` likewise for `1 + e`: 0.1 % on either
+    side of each boundary, TensorFlow stores the other value. (Right at a tie, conversion paths that round once
+    or twice may differ by a unit in the last place; no epsilon anyone writes sits there.)"""
+    fmt = FORMATS[name]
+    below, above = fmt.absorbed_below_one, fmt.absorbed_above_one
+    probes = [1.0 - below, 1.0 - below * 0.999, 1.0 - below * 1.001, 1.0 + above * 0.999, 1.0 + above * 1.001, 1.0 - fmt.suggested_epsilon]
+    stored = _tf_stored(probes, name)
+    assert stored[:3] == [1.0, 1.0, stored[2]] and stored[2] < 1.0
+    assert stored[3] == 1.0 and stored[4] > 1.0
+    assert stored[5] < 1.0
+    # Up to the double rounding of bfloat16, the boundaries are the textbook ones: half a unit in the last place.
+    tol = 1e-6 if name != "bfloat16" else 1e-4
+    assert math.isclose(below, float(fmt.epsneg) / 2, rel_tol=tol)
+    assert math.isclose(above, float(fmt.eps) / 2, rel_tol=tol)
     # And the same fact in the format's own arithmetic.
-    assert one - stored(float(fmt.epsneg) / 2) == one and one - stored(float(fmt.epsneg)) < one
-    above = fmt.absorbed_above_one
-    assert stored(1.0 + above) == one and stored(1.0 + math.nextafter(above, 1.0)) > one
-    if name != "float64":
-        zero = fmt.rounds_to_zero
-        assert math.isclose(zero, float(ml_dtypes.finfo(np_type).smallest_subnormal) / 2, rel_tol=1e-6 if name != "bfloat16" else 1e-4)
-        assert stored(zero) == 0 and stored(math.nextafter(zero, 1.0)) > 0
-    assert stored(1.0 - fmt.suggested_epsilon) < one
+    one = NUMPY_TYPES[name](1.0)
+    half_step = NUMPY_TYPES[name](float(fmt.epsneg) / 2)
+    assert one - half_step == one and one - NUMPY_TYPES[name](float(fmt.epsneg)) < one
+
+
+@pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
+def test_rounds_to_zero_is_half_the_smallest_subnormal(name: str) -> None:
+    """Where subnormals are kept (NumPy, ml_dtypes, GPUs), values up to `rounds_to_zero` are stored as 0 and
+    values 0.1 % above it are not. (TensorFlow on the CPU flushes every float32 subnormal to zero.)"""
+    fmt = FORMATS[name]
+    zero = fmt.rounds_to_zero
+    assert math.isclose(zero, float(ml_dtypes.finfo(NUMPY_TYPES[name]).smallest_subnormal) / 2, rel_tol=1e-4)
+    stored = _numpy_stored([zero, zero * 1.001], name)
+    assert stored[0] == 0.0 and stored[1] > 0.0
 
 
 def test_facts_table_d4_numbers() -> None:
