@@ -1,0 +1,141 @@
+"""The second noise corpus (issue 11): ML libraries lint-eps was never tuned on, to measure precision and recall.
+
+    .venv/bin/python bench/corpus2.py            # download the pinned wheels, unpack their .py files
+    .venv/bin/python bench/corpus2.py --lint     # ... then write bench/corpus2/findings.json (default rules)
+
+bench/corpus/ (keras, tf_keras, torchmetrics) is what the rules were tuned on; this corpus is PyTorch, JAX,
+NumPy and TF libraries with plenty of metric, loss and training code that nobody tuned on. The wheels are pinned
+and fetched with `pip download --no-deps` into bench/corpus2/wheels/; only their .py files are unpacked, into
+bench/corpus2/src/<wheel name>/ (gitignored). Huge packages are cut to their metric-, loss- and training-heavy
+parts so that the corpus stays near one million lines: `KEEP` lists, per package, the folders kept (all when
+absent) and the folders dropped. The hand labels of the findings and misses live in bench/labels/, and
+bench/precision.py turns them and a fresh run into the precision/recall table of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+CORPUS = BENCH / "corpus2"
+SOURCE = CORPUS / "src"
+WHEELS = CORPUS / "wheels"
+FINDINGS = CORPUS / "findings.json"
+PYTHON = sys.executable
+
+# torchvision 0.29.2 is the newest, but this machine's pip constraints cap it at 0.29.1.
+PINNED = (
+    "torchvision==0.29.1",
+    "transformers==5.24.0",
+    "lightning==2.6.6",
+    "torchaudio==2.11.1",
+    "keras-hub==0.32.0",
+    "tensorflow-probability==0.25.0",
+    "flax==0.12.8",
+    "pyro-ppl==1.9.2",
+    "gpytorch==1.15.2",
+    "evaluate==0.4.6",
+    "statsmodels==0.15.0",
+    "sktime==1.2.0",
+    "optax==0.2.8",
+    "timm==1.0.31",
+    "scikit-learn==1.9.1",
+)
+
+# package -> (folders kept, folders dropped), as paths inside the wheel. Kept: () means everything.
+KEEP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # 1.05M of its 1.22M lines are model architectures; the rest holds loss/, generation/, trainer, pipelines.
+    "transformers": ((), ("transformers/models/",)),
+    # src/models is 135k lines of architectures (and presets); metrics, layers, samplers and utils stay.
+    "keras_hub": ((), ("keras_hub/src/models/",)),
+    # substrates/ are generated JAX/NumPy copies of python/; internal/ and experimental/ are plumbing and 106k.
+    "tensorflow_probability": (
+        ("tensorflow_probability/python/",),
+        ("tensorflow_probability/python/internal/", "tensorflow_probability/python/experimental/"),
+    ),
+    "scikit_learn": (("sklearn/metrics/",), ()),
+    "statsmodels": (("statsmodels/stats/", "statsmodels/tools/"), ()),
+    "sktime": (("sktime/performance_metrics/", "sktime/dists_kernels/"), ()),
+}
+
+
+def _package(wheel: Path) -> str:
+    return wheel.name.split("-")[0]
+
+
+def _kept(package: str, name: str) -> bool:
+    if not name.endswith(".py"):
+        return False
+    keep, drop = KEEP.get(package, ((), ()))
+    if keep and not name.startswith(keep):
+        return False
+    return not name.startswith(drop) if drop else True
+
+
+def download() -> None:
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    have = {wheel.name.split("-")[0].lower() + "==" + wheel.name.split("-")[1] for wheel in WHEELS.glob("*.whl")}
+    missing = [spec for spec in PINNED if spec.replace("-", "_").lower() not in have]
+    if missing:
+        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", "-d", str(WHEELS), *missing], check=True)
+
+
+def unpack() -> None:
+    for wheel in sorted(WHEELS.glob("*.whl")):
+        target = SOURCE / wheel.stem.split("-py")[0].split("-cp")[0]
+        if target.exists():
+            continue
+        package = _package(wheel)
+        with zipfile.ZipFile(wheel) as archive:
+            for name in archive.namelist():
+                if _kept(package, name):
+                    archive.extract(name, target)
+    # bench/corpus2/ is gitignored, and lint-eps honours .gitignore: lint it as an ordinary project.
+    (CORPUS / "lint-eps.toml").write_text("# Written by bench/corpus2.py.\nrespect-gitignore = false\n", encoding="utf-8")
+
+
+def size() -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for library in sorted(os.listdir(SOURCE)):
+        files = lines = 0
+        for folder, _, names in os.walk(SOURCE / library):
+            for name in names:
+                if name.endswith(".py"):
+                    files += 1
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        lines += handle.read().count(b"\n")
+        out[library] = (files, lines)
+    return out
+
+
+def lint() -> None:
+    """Write the default rules' findings on the corpus to bench/corpus2/findings.json."""
+    with open(FINDINGS, "wb") as out:
+        code = subprocess.run([PYTHON, "-m", "lint_eps", "--no-cache", "--exit-zero", "--output-format", "json", "src"], cwd=CORPUS, stdout=out).returncode
+    if code != 0:
+        raise SystemExit(f"lint-eps failed with exit code {code}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lint", action="store_true", help="also lint the corpus into bench/corpus2/findings.json")
+    options = parser.parse_args()
+    download()
+    unpack()
+    sizes = size()
+    for library, (files, lines) in sizes.items():
+        print(f"{library}: {files} files, {lines} lines")
+    print(f"total: {sum(f for f, _ in sizes.values())} files, {sum(n for _, n in sizes.values())} lines")
+    if options.lint:
+        lint()
+        print(f"findings written to {FINDINGS.relative_to(BENCH.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
