@@ -193,6 +193,9 @@ def main() -> int:
         corpus2.lint()
     findings = read_findings(options.findings)
     by_rule, by_library, unlabelled = tally(findings, read_tsv(FINDINGS_TSV), read_tsv(MISSES_TSV))
+    if (CORPUS / "src").is_dir():  # libraries with nothing found and nothing missed get a row too
+        for folder in os.listdir(CORPUS / "src"):
+            by_library[folder.rsplit("-", 1)[0]]
     fp_causes: Counter = Counter()
     miss_causes: Counter = Counter()
     for t in by_rule.values():
