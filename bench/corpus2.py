@@ -81,8 +81,8 @@ def download() -> None:
     WHEELS.mkdir(parents=True, exist_ok=True)
     have = {wheel.name.split("-")[0].lower() + "==" + wheel.name.split("-")[1] for wheel in WHEELS.glob("*.whl")}
     missing = [spec for spec in PINNED if spec.replace("-", "_").lower() not in have]
-    if missing:
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", "-d", str(WHEELS), *missing], check=True)
+    if missing and subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", "-d", str(WHEELS), *missing]).returncode != 0:
+        raise SystemExit(f"pip download failed for {' '.join(missing)}")
 
 
 def unpack() -> None:
@@ -113,9 +113,9 @@ def size() -> dict[str, tuple[int, int]]:
     return out
 
 
-def lint() -> None:
-    """Write the default rules' findings on the corpus to bench/corpus2/findings.json."""
-    with open(FINDINGS, "wb") as out:
+def lint(target: Path = FINDINGS) -> None:
+    """Write the default rules' findings on the corpus to `target` (bench/corpus2/findings.json)."""
+    with open(target, "wb") as out:
         code = subprocess.run([PYTHON, "-m", "lint_eps", "--no-cache", "--exit-zero", "--output-format", "json", "src"], cwd=CORPUS, stdout=out).returncode
     if code != 0:
         raise SystemExit(f"lint-eps failed with exit code {code}")

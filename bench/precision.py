@@ -66,11 +66,11 @@ class Tally:
 
 
 def library_and_file(filename: str) -> tuple[str, str]:
-    """`src/<wheel name>-<version>/<path>` (relative to bench/corpus2/, or absolute) -> (library, path)."""
-    path = Path(filename)
-    if not path.is_absolute():
-        path = CORPUS / path
-    parts = Path(os.path.relpath(path, CORPUS / "src")).parts
+    """`.../corpus2/src/<wheel name>-<version>/<path>` -> (library, path). The run may be made from bench/corpus2/
+    (`src/...`), from the repository root (`bench/corpus2/src/...`) or with absolute paths."""
+    text = Path(filename).as_posix()
+    rest = text.split("corpus2/src/", 1)[1] if "corpus2/src/" in text else text.removeprefix("src/")
+    parts = rest.split("/")
     return parts[0].rsplit("-", 1)[0], "/".join(parts[1:])
 
 
@@ -190,7 +190,7 @@ def main() -> int:
         sys.path.insert(0, str(BENCH))
         import corpus2
 
-        corpus2.lint()
+        corpus2.lint(options.findings)
     findings = read_findings(options.findings)
     by_rule, by_library, unlabelled = tally(findings, read_tsv(FINDINGS_TSV), read_tsv(MISSES_TSV))
     if (CORPUS / "src").is_dir():  # libraries with nothing found and nothing missed get a row too
