@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from lint_eps.prefilter import at_module_level, has_word, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
 
-from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
+from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, GLOBAL_SETTERS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -78,6 +78,15 @@ def sets_keras_globals(text: "FileText", function: "FunctionFacts") -> bool:
     its name or a module-level alias: `module_facts` reads every such call in the file, and EPS401/EPS402
     report on them (their other reads are the call's own function and the module-level code)."""
     return mentions(text, function, *_SETTER_NAMES)
+
+
+GLOBAL_SETTER_NAMES = tuple(sorted({n.rsplit(".", 1)[-1] for n in GLOBAL_SETTERS}))
+
+
+def mentions_global_setter(text: "FileText", function: "FunctionFacts") -> bool:
+    """EPS404's gate: the function writes the name of a global setter (or a module-level alias of one); an
+    assignment to `...set_epsilon` can only sit where the identifier is written."""
+    return mentions(text, function, *GLOBAL_SETTER_NAMES)
 
 
 def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
