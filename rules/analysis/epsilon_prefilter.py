@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from lint_eps.prefilter import at_module_level, has_word, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
 
+from .library_epsilons import LIBRARY_EPSILON_NAMES
 from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, GLOBAL_SETTERS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
 
 if TYPE_CHECKING:
@@ -112,7 +113,15 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
             or here_or_module(text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
         )
     )
-    return small and within(_additions(text), start, end)
+    if small and within(_additions(text), start, end):
+        return True
+    # D: an epsilon handed to an optimizer, layer or function (analysis/library_epsilons.py) in float16: the call
+    # sits in this function, and the half precision is written here or at module level (a `.half()`, a
+    # `torch.float16`) or set for Keras by a global setter anywhere in the file.
+    return mentions(text, function, *LIBRARY_EPSILON_NAMES) and (
+        here_or_module(positions(text, _HALF_PRECISION))
+        or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
+    )
 
 
 def _c1_sites(text: "FileText") -> "list[int] | None":
