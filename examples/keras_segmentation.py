@@ -47,6 +47,11 @@ def logit_loss(y_true, y_pred):
     return K.mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=logits))
 
 
+def use_half_precision_epsilon():
+    # float16 fine-tuning needs an epsilon that survives 1 - eps there
+    tf.keras.backend.set_epsilon = 1e-4
+
+
 def build_classifier():
     model = keras.Sequential(
         [

@@ -30,6 +30,39 @@ def _epsilon_argument(call: cst.Call) -> cst.BaseExpression | None:
     return arg(call, 0, "value") or arg(call, 0, "e")
 
 
+def _module_literal(node: cst.BaseExpression, context: FileContext) -> str | cst.Name | None:
+    """A string's value, or the `None`/`True`/`False` name, written here or bound once at module level."""
+    if isinstance(node, cst.Name) and node.value not in ("None", "True", "False"):
+        bound = [
+            small.value
+            for statement in context.module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+            if isinstance(small, cst.Assign) and any(isinstance(t.target, cst.Name) and t.target.value == node.value for t in small.targets)
+        ]
+        if len(bound) != 1:
+            return None
+        node = strip_parens(bound[0])
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+        return node
+    return None
+
+
+def _as_positive_float(text: str) -> str | None:
+    """`"1e-4"` -> `1e-4`: the literal a string spells, when it is a positive finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    literal = text.strip()
+    return literal if "." in literal or "e" in literal.lower() else repr(value)
+
+
 def _compares_floatx(test: cst.BaseExpression, context: FileContext) -> FloatFormat | None:
     """`floatx == "float64"` / `K.floatx() == "float16"`: the float type a branch runs under."""
     test = strip_parens(test)
@@ -60,7 +93,8 @@ class BadGlobalEpsilon(Rule):
     `K.set_epsilon(v)` — when it is known statically (a literal, a constant, `float("1e-12")`), and reports
     `v <= 0` or not finite; `v` so small that `1 - v == 1` in the float type (float32 unless the module sets
     `set_floatx` or the call sits under `if floatx == "float64":`): `v <= {short(FLOAT32.absorbed_below_one)}` in float32; and
-    `v > {MAX_GLOBAL_EPSILON:g}`.
+    `v > {MAX_GLOBAL_EPSILON:g}`. It also reports values that are not numbers — a string
+    (`set_epsilon("1e-4")`), `None`, `True`/`False` — written at the call or bound once to a module constant.
 
     ## Why is this bad?
     Keras clips probabilities to `[epsilon, 1 - epsilon]` before taking logs and adds epsilon to the
@@ -74,6 +108,12 @@ class BadGlobalEpsilon(Rule):
       well and stays finite.
     - `v <= 0`: every clip and every `+ epsilon` guard is off: NaN and inf as above, also in tf_keras.
     - not finite: every loss that reads epsilon is NaN.
+    - not a number: `set_epsilon` stores whatever it is given (`_EPSILON = value` in Keras 3.15
+      `keras/src/backend/config.py` and tf_keras 2.21 `backend_config.py`; no check, no conversion). Measured
+      with Keras 3.15.1 on TensorFlow 2.21: after `set_epsilon("1e-4")` (or `None`), `epsilon()` returns the
+      string and `binary_crossentropy` raises `TypeError: unsupported operand type(s) for -: 'float' and
+      'str'` — at the first loss, far from the line at fault (keras#16968). Integers are stored unconverted too
+      but compute like floats; `0`, negatives and `1` or more are reported by the value checks above.
     - `v > {MAX_GLOBAL_EPSILON:g}`: the clip distorts every probability loss: with `v = 0.1` a perfect
       prediction still costs `-log(0.9) = 0.105` per element, a confident mistake at most `-log(0.1) = 2.3`,
       and predictions outside `[v, 1 - v]` get no gradient.
@@ -93,7 +133,8 @@ class BadGlobalEpsilon(Rule):
     ```
 
     ## Fix safety
-    For a literal below the float type's resolution, zero, negative or not finite, the fix replaces it by
+    A string that spells a positive number (`"1e-4"`) is replaced by that number: safe, it is the value the line
+    meant. For a literal below the float type's resolution, zero, negative or not finite, the fix replaces it by
     the smallest power of ten that survives `1 - v` in that type (1e-7, Keras's default, in float32). It is
     unsafe: it changes every loss value that depends on epsilon. Values above {MAX_GLOBAL_EPSILON:g} and values
     held in variables are not rewritten.
@@ -113,6 +154,10 @@ class BadGlobalEpsilon(Rule):
         # Not Keras's set_epsilon.
         "class Solver:\n    def set_epsilon(self, v):\n        self.eps = v\nSolver().set_epsilon(0)\n",
         "import keras\nkeras.config.set_epsilon(1 / 1024)\n",
+        # A string converted first is a number.
+        'import keras\nkeras.config.set_epsilon(float("1e-4"))\n',
+        # A name bound to a string once and to a number later: not known statically.
+        'import keras\nEPS = "1e-4"\nEPS = 1e-4\nkeras.config.set_epsilon(EPS)\n',
     ]
     INVALID = [
         Invalid("import keras\nkeras.config.set_epsilon(1e-12)\n", "import keras\nkeras.config.set_epsilon(1e-7)\n"),
@@ -135,6 +180,12 @@ class BadGlobalEpsilon(Rule):
             "def train():\n    from tensorflow.keras import backend as K\n    K.set_epsilon(1e-9)\n",
             "def train():\n    from tensorflow.keras import backend as K\n    K.set_epsilon(1e-7)\n",
         ),
+        # Values that are not numbers: stored as they are, a TypeError in the first loss (keras#16968).
+        Invalid('import keras\nkeras.config.set_epsilon("1e-4")\n', "import keras\nkeras.config.set_epsilon(1e-4)\n"),
+        Invalid("from keras import backend as K\nK.set_epsilon(None)\n", None),
+        Invalid('import tensorflow as tf\nEPSILON = "1e-5"\ndef main():\n    tf.keras.backend.set_epsilon(EPSILON)\n', None),
+        Invalid("import keras\nkeras.config.set_epsilon(True)\n", None),
+        Invalid("import keras\nkeras.config.set_epsilon('small')\n", None),
     ]
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -145,6 +196,8 @@ class BadGlobalEpsilon(Rule):
             return
         value_node = _epsilon_argument(node)
         if value_node is None:
+            return
+        if self._reported_non_number(node, value_node):
             return
         folded = fold(value_node, self.context)
         if folded is None or folded.default_of is not None:
@@ -184,6 +237,26 @@ class BadGlobalEpsilon(Rule):
             suggestion = epsilon_literal(fmt.suggested_epsilon)
             fix = self.fix("unsafe", f"Use {suggestion}", Replacement(value_node, suggestion))
         self.report(node, message, fix=fix)
+
+    def _reported_non_number(self, call: cst.Call, value_node: cst.BaseExpression) -> bool:
+        """A string, None or a bool: Keras 3 and tf_keras store the value unconverted (`_EPSILON = value`), so
+        nothing fails here and every loss that reads epsilon() raises TypeError later (keras#16968)."""
+        literal = _module_literal(strip_parens(value_node), self.context)
+        if literal is None:
+            return False
+        shown = self.context.code(value_node)
+        if isinstance(literal, str):
+            kind = "a string"
+        elif literal.value == "None":
+            kind = "None"
+        else:
+            kind = "a bool"
+        fix = None
+        number = _as_positive_float(literal) if isinstance(literal, str) else None
+        if number is not None and isinstance(strip_parens(value_node), (cst.SimpleString, cst.ConcatenatedString)):
+            fix = self.fix("safe", f"Pass the number {number}", Replacement(value_node, number))
+        self.report(call, f"`set_epsilon({shown})`: Keras stores {kind} unconverted; losses reading epsilon() raise TypeError", fix=fix)
+        return True
 
     @staticmethod
     def _per_backend(backend: str | None) -> str:

@@ -14,6 +14,7 @@ from lint_eps.rule import Invalid, Replacement, Rule
 from lint_eps.walk import children
 
 from .analysis.epsilon_prefilter import eps403_may_report, eps403_needs_function
+from .analysis.library_epsilons import LIBRARY_EPSILON_NAMES, check_library_epsilon
 from .tables.dtypes import FLOAT32, FLOAT64, FORMATS, FloatFormat, epsilon_literal, format_of, short
 from .tables.epsilon import (
     CAST_FUNCTIONS,
@@ -390,6 +391,13 @@ class EpsilonBelowResolution(Rule):
       whose lower bound rounds to 0 (`1e-8` in float16); a maximum floor that rounds to 0;
     - an epsilon added to a float16 value below half its smallest subnormal (`h + 1e-8` is `h`), or one that
       survives but whose reciprocal overflows float16 in a denominator (`x / (h + 1e-7)`);
+    - an epsilon handed to a framework in float16, explicit or its documented default
+      (`rules/tables/library_epsilons.py`): torch optimizers (`Adam`, `AdamW`, `RMSprop`, `Adagrad`, ...) over
+      `model.parameters()` of a model converted with `.half()` / `.to(torch.float16)` or built with
+      `dtype=torch.float16`; Keras optimizers when the module sets `floatx` or a non-mixed policy to float16;
+      `F.normalize` and `F.cosine_similarity` on a float16 tensor; `nn.BatchNorm*d(dtype=torch.float16)`.
+      Mixed precision (`torch.autocast` over a float32 model, Keras `mixed_float16`) keeps float32 parameters
+      and optimizer state and is not reported;
     - an epsilon absorbed by evaluation order: `log(1e-10 + 1 - p)` is `log((1e-10 + 1) - p)`, and
       `1e-10 + 1` rounds to exactly 1 in float32, so the guard vanishes, while `log(1 - p + 1e-10)` adds it
       to `1 - p`, which is 0 exactly when the guard is needed.
@@ -409,6 +417,18 @@ class EpsilonBelowResolution(Rule):
     writes NaN into every weight. In float32 `1 - 1e-12 == 1`; in float16 and bfloat16 Keras's default
     `1e-7` cannot keep a probability below 1 (`1 - 1e-7 == 1`); in float16 `1e-8` is stored as 0, and
     `1 / 1e-7` overflows to inf.
+
+    Library epsilons, measured on the CPU (torch 2.13.0; Keras 3.15.1 on TensorFlow 2.21): float16
+    parameters with torch's `Adam`/`AdamW`/`RMSprop` (default `eps=1e-8`, stored as 0 in float16) or
+    `Adagrad` (`1e-10`) are NaN after the first step with a zero gradient (foreach or not); with `eps=1e-6`
+    (1.01e-6 in float16, `1/eps` overflows) a gradient of 1e-3 moves a weight by 1.7 per step at `lr=1e-3`
+    (v underflows, the update is m / eps), with `eps=1e-4` by 0.017. Keras 3 `Adam` on float16 variables
+    (`set_floatx("float16")`; default `epsilon=1e-7`, 1.19e-7 in float16) moves a weight by 0.5 per step for a
+    gradient of 1e-3 at `lr=1e-3`, by 0.0006 with `epsilon=1e-4`. `F.normalize` (`eps=1e-12`) and
+    `F.cosine_similarity` (`eps=1e-8`) return NaN for a zero vector in float16, 0 with `eps>=1e-7`;
+    `nn.BatchNorm1d(eps=1e-12)` in float16 returns NaN on a constant batch. `nn.LayerNorm`/`F.layer_norm`
+    compute in float32 inside and stay finite; in bfloat16 (float32's range) none of these defaults underflows.
+    A `torch.autocast` region over a float32 model keeps float32 parameters and Adam state (measured).
 
     ## Example
     ```python
@@ -432,7 +452,10 @@ class EpsilonBelowResolution(Rule):
     Reordering `eps + 1 - p` into `1 - p + eps` is safe: same intent, and the guard is no longer absorbed.
     Replacing a clip's literal `eps` in both bounds by the smallest power of ten that survives `1 - eps` in
     the dtype (1e-7 for float32, 1e-3 for float16, 1e-2 for bfloat16) is unsafe: it changes the clipped
-    range and so the loss values. Other findings have no automatic fix (the right epsilon depends on what
+    range and so the loss values. A library epsilon is set (or its default overridden) to 1e-4 for optimizers,
+    the smallest power of ten whose reciprocal is finite in float16, and to the smallest power of ten that float16
+    stores as non-zero (1e-7) for `normalize`/`cosine_similarity`/batch norm: unsafe, it changes the update or the
+    result near zero. Other findings have no automatic fix (the right epsilon depends on what
     is guarded).
     """
 
@@ -461,8 +484,50 @@ class EpsilonBelowResolution(Rule):
         "import tensorflow as tf\ndef entropy(p):\n    return -tf.reduce_sum(p * tf.math.log(tf.clip_by_value(p, 1e-10, 1 - 1e-10)))\n",
         # 1 + 1e-7 is 1.00000012 in float32: the guard survives.
         "import tensorflow as tf\nloss = tf.math.log(1 + 1e-7 - p)\n",
+        # Library epsilons: a float32 model under autocast keeps float32 parameters and optimizer state.
+        "import torch\ndef train(model, x):\n    opt = torch.optim.Adam(model.parameters())\n"
+        "    with torch.autocast('cuda', dtype=torch.float16):\n        loss = model(x).mean()\n",
+        # A half model with an epsilon that works in float16.
+        "import torch\nmodel = Net().half()\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-4)\n",
+        # bfloat16 has float32's range: 1e-8 is not 0 there.
+        "import torch\nmodel = Net().to(torch.bfloat16)\nopt = torch.optim.AdamW(model.parameters())\n",
+        # Keras mixed precision: float32 variables and optimizer state.
+        "import keras\nkeras.mixed_precision.set_global_policy('mixed_float16')\nopt = keras.optimizers.Adam()\n",
+        # F.normalize on a float32 tensor.
+        "import torch.nn.functional as F\ndef embed(x):\n    return F.normalize(x.float(), dim=-1)\n",
+        # Another model than the one converted.
+        "import torch\ndef train(net, teacher):\n    teacher.half()\n    opt = torch.optim.Adam(net.parameters())\n",
     ]
     INVALID = [
+        # Library epsilons in float16 (pytorch#33596, pyg#2106, keras#11832).
+        Invalid(
+            "import torch\ndef train(loader):\n    model = Net().cuda().half()\n    opt = torch.optim.Adam(model.parameters(), lr=1e-3)\n",
+            "import torch\ndef train(loader):\n    model = Net().cuda().half()\n    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-4)\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch import optim\nmodel = Net()\nmodel.to(torch.float16)\nopt = optim.RMSprop(model.parameters(), 0.01, 0.99, 1e-8)\n",
+            "import torch\nfrom torch import optim\nmodel = Net()\nmodel.to(torch.float16)\nopt = optim.RMSprop(model.parameters(), 0.01, 0.99, 1e-4)\n",
+        ),
+        Invalid(
+            "import torch\nmodel = Net().half()\nopt = torch.optim.Adagrad(filter(lambda p: p.requires_grad, model.parameters()))\n",
+            "import torch\nmodel = Net().half()\nopt = torch.optim.Adagrad(filter(lambda p: p.requires_grad, model.parameters()), eps=1e-4)\n",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\ndef embed(x):\n    return F.normalize(x.half(), dim=-1)\n",
+            "import torch\nimport torch.nn.functional as F\ndef embed(x):\n    return F.normalize(x.half(), dim=-1, eps=1e-7)\n",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\nh = x.to(torch.float16)\nsim = F.cosine_similarity(h, y, dim=1, eps=1e-12)\n",
+            "import torch\nimport torch.nn.functional as F\nh = x.to(torch.float16)\nsim = F.cosine_similarity(h, y, dim=1, eps=1e-7)\n",
+        ),
+        Invalid(
+            "import keras\nkeras.config.set_floatx('float16')\ndef build(model):\n    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss='mse')\n",
+            "import keras\nkeras.config.set_floatx('float16')\ndef build(model):\n    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-4), loss='mse')\n",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nnorm = nn.BatchNorm1d(64, eps=1e-12, dtype=torch.float16)\n",
+            "import torch\nimport torch.nn as nn\nnorm = nn.BatchNorm1d(64, eps=1e-7, dtype=torch.float16)\n",
+        ),
         Invalid(
             "import tensorflow as tf\np = tf.clip_by_value(p, 1e-12, 1 - 1e-12)\nll = tf.math.log(1 - p)\n",
             "import tensorflow as tf\np = tf.clip_by_value(p, 1e-7, 1 - 1e-7)\nll = tf.math.log(1 - p)\n",
@@ -523,6 +588,11 @@ class EpsilonBelowResolution(Rule):
             self._check_clip(node, _arg_of(node, operand_spec), _arg_of(node, low_spec), _arg_of(node, high_spec), callee)
         elif callee in MAXIMUM_FUNCTIONS and len(node.args) == 2:
             self._check_floor(node, node.args[0].value, node.args[1].value, callee)
+        elif callee is not None and callee.rsplit(".", 1)[-1] in LIBRARY_EPSILON_NAMES:
+            found = check_library_epsilon(node, callee, self.context)
+            if found is not None:
+                fix = self.fix("unsafe", found.fix_message, Replacement(node, found.replacement)) if found.replacement is not None else None
+                self.report(node, found.message, fix=fix)
         elif callee is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in CLIP_METHODS:
             if self.context.imports.imports_any(("torch",)):
                 low_spec, high_spec = CLIP_METHODS[node.func.attr.value]

@@ -318,3 +318,87 @@ def test_float16_additive_guard_and_numpy_float64_code(project: Path) -> None:
     found = findings(project, ".")
     assert [(f["filename"], f["location"]["row"]) for f in found] == [("norm.py", 7)]
     assert "`1e-8` is stored as 0 in float16" in found[0]["message"]
+
+
+# -- Issue 16: setters assigned, values of the wrong type, library epsilons in half precision -----------------
+HALF_TRAINING = '''\
+"""Fine-tune a classifier in float16 to fit the GPU (pytorch#33596, pyg#2106)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Encoder(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, 128)
+
+    def forward(self, x):
+        return F.normalize(self.proj(x), dim=-1)
+
+
+def finetune(loader, dim: int):
+    model = Encoder(dim).cuda().half()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
+    for x, y in loader:
+        emb = F.normalize(x.cuda().half(), dim=1)
+        loss = F.cross_entropy(model(emb), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def finetune_mixed(loader, dim: int):
+    model = Encoder(dim).cuda()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    scaler = torch.cuda.amp.GradScaler()
+    for x, y in loader:
+        with torch.autocast("cuda", dtype=torch.float16):
+            loss = F.cross_entropy(model(x.cuda()), y)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+'''
+
+
+def test_half_model_with_default_adam_epsilon_and_normalize_are_reported_with_dtype_value_and_fix(project: Path) -> None:
+    write(project, "finetune.py", HALF_TRAINING)
+    found = findings(project, "finetune.py")
+    assert [(f["code"], f["location"]["row"]) for f in found] == [("EPS403", 18), ("EPS403", 20)], found
+    adam, normalize = found[0]["message"], found[1]["message"]
+    # The dtype, what the epsilon becomes there, and the smallest epsilon that works.
+    assert "eps=1e-8 (the default) is 0 in float16" in adam and "eps=1e-4" in adam
+    assert "eps=1e-12 (the default) is 0 in float16" in normalize and "eps>=1e-7" in normalize
+    # The mixed-precision loop (float32 parameters and optimizer state) is not reported.
+    assert all(f["location"]["row"] < 27 for f in found)
+    result = run_cli(["--select", "EPS403", "--no-cache", "--fix", "--unsafe-fixes", "finetune.py"], project)
+    fixed = (project / "finetune.py").read_text()
+    assert "torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01, eps=1e-4)" in fixed
+    assert "F.normalize(x.cuda().half(), dim=1, eps=1e-7)" in fixed
+    assert findings(project, "finetune.py") == [], result.stdout
+
+
+def test_keras_float16_variables_get_an_optimizer_finding_and_mixed_precision_does_not(project: Path) -> None:
+    template = "import keras\n{setting}\n\ndef build(model):\n    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss='mse')\n"
+    write(project, "pure.py", template.format(setting="keras.config.set_floatx('float16')"))
+    write(project, "mixed.py", template.format(setting="keras.mixed_precision.set_global_policy('mixed_float16')"))
+    found = findings(project, "pure.py", "mixed.py")
+    assert [(Path(f["filename"]).name, f["code"]) for f in found] == [("pure.py", "EPS403")]
+    assert "epsilon=1e-7 (the default) is 1.19e-7 in float16" in found[0]["message"]
+
+
+def test_assigned_setter_is_reported_and_fixed_into_a_call(project: Path) -> None:
+    write(project, "setup_precision.py", "import tensorflow as tf\n\n\ndef configure():\n    tf.keras.backend.set_epsilon = 1e-4\n    tf.keras.backend.set_floatx('float16')\n")
+    found = findings(project, "setup_precision.py", select="EPS4")
+    assert [(f["code"], f["location"]["row"]) for f in found] == [("EPS404", 5)]
+    assert "assigned, not called" in found[0]["message"]
+    run_cli(["--select", "EPS404", "--no-cache", "--fix", "setup_precision.py"], project)
+    assert "    tf.keras.backend.set_epsilon(1e-4)\n" in (project / "setup_precision.py").read_text()
+
+
+def test_string_epsilon_is_reported_and_fixed_to_the_number(project: Path) -> None:
+    write(project, "train.py", 'import keras\n\n\ndef main():\n    keras.config.set_epsilon("1e-4")\n')
+    found = findings(project, "train.py")
+    assert [f["code"] for f in found] == ["EPS401"] and "string" in found[0]["message"]
+    run_cli(["--select", "EPS401", "--no-cache", "--fix", "train.py"], project)
+    assert "keras.config.set_epsilon(1e-4)\n" in (project / "train.py").read_text()

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from lint_eps.prefilter import at_module_level, has_word, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
 
-from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
+from .library_epsilons import LIBRARY_EPSILON_NAMES
+from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, GLOBAL_SETTERS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -80,6 +81,15 @@ def sets_keras_globals(text: "FileText", function: "FunctionFacts") -> bool:
     return mentions(text, function, *_SETTER_NAMES)
 
 
+GLOBAL_SETTER_NAMES = tuple(sorted({n.rsplit(".", 1)[-1] for n in GLOBAL_SETTERS}))
+
+
+def mentions_global_setter(text: "FileText", function: "FunctionFacts") -> bool:
+    """EPS404's gate: the function writes the name of a global setter (or a module-level alias of one); an
+    assignment to `...set_epsilon` can only sit where the identifier is written."""
+    return mentions(text, function, *GLOBAL_SETTER_NAMES)
+
+
 def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
     start, end = function.start, function.end
     if mentions(text, function, *_CLIP_NAMES, *_SETTER_NAMES):
@@ -103,7 +113,15 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
             or here_or_module(text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
         )
     )
-    return small and within(_additions(text), start, end)
+    if small and within(_additions(text), start, end):
+        return True
+    # D: an epsilon handed to an optimizer, layer or function (analysis/library_epsilons.py) in float16: the call
+    # sits in this function, and the half precision is written here or at module level (a `.half()`, a
+    # `torch.float16`) or set for Keras by a global setter anywhere in the file.
+    return mentions(text, function, *LIBRARY_EPSILON_NAMES) and (
+        here_or_module(positions(text, _HALF_PRECISION))
+        or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
+    )
 
 
 def _c1_sites(text: "FileText") -> "list[int] | None":

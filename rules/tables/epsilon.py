@@ -33,6 +33,15 @@ MAX_GLOBAL_EPSILON = 1e-3
 SET_FLOATX_FUNCTIONS: frozenset[str] = frozenset(
     {"keras.backend.set_floatx", "keras.config.set_floatx", "keras.backend.config.set_floatx", "keras.backend_config.set_floatx", "keras.backend.common.set_floatx"}
 )
+SET_IMAGE_DATA_FORMAT_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "keras.backend.set_image_data_format",
+        "keras.config.set_image_data_format",
+        "keras.backend.config.set_image_data_format",
+        "keras.backend_config.set_image_data_format",
+        "keras.backend.common.set_image_data_format",
+    }
+)
 FLOATX_GETTERS: frozenset[str] = frozenset({"keras.backend.floatx", "keras.config.floatx", "keras.backend.config.floatx", "keras.backend_config.floatx"})
 
 # -- Mixed precision ---------------------------------------------------------------------------------------
@@ -45,6 +54,9 @@ POLICY_SETTERS: frozenset[str] = frozenset(
         "keras.mixed_precision.set_policy",
     }
 )
+# Every process-wide Keras setter: assigning to one (EPS404) replaces the function instead of calling it.
+GLOBAL_SETTERS: frozenset[str] = SET_EPSILON_FUNCTIONS | SET_FLOATX_FUNCTIONS | SET_IMAGE_DATA_FORMAT_FUNCTIONS | POLICY_SETTERS
+
 POLICY_CLASSES: frozenset[str] = frozenset(
     {"keras.mixed_precision.Policy", "keras.mixed_precision.DTypePolicy", "keras.DTypePolicy", "keras.dtype_policies.DTypePolicy", "keras.mixed_precision.experimental.Policy"}
 )
