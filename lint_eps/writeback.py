@@ -31,7 +31,7 @@ class WriteRefused(Exception):
 def write_fixed(path: str, data: bytes) -> None:
     """Replace the content of the file at `path` (or of its symlink's target) atomically, or raise WriteRefused."""
     target = os.path.realpath(path)
-    what = "cannot write file" if target == os.path.abspath(path) else f"cannot write the symlink's target {target}"
+    what = f"cannot write the symlink's target {target}" if os.path.islink(path) else "cannot write file"
     try:
         info = os.stat(target)
         reason = _refusal(target, info)
