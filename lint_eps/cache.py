@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .fixes import write_atomically
+from .writeback import write_atomically
 
 CACHE_DIR = ".lint_eps_cache"
 

@@ -17,12 +17,13 @@ import click
 from . import __version__
 from .config import ConfigError, discover_settings
 from .diagnostic import Diagnostic
-from .registry import SelectionError, all_rules, validate_selectors
+from .registry import SelectionError, all_rules, selected_codes, validate_selectors
 from .settings import Settings
 from .reporters import FORMATS
+from .reporters import statistics as statistics_reporter
 from .reporters import text as text_reporter
 from .runner import FixMode, lint_files
-from .discovery import discover
+from .discovery import discover, named_path_problem
 
 
 class UsageFailure(click.ClickException):
@@ -143,7 +144,7 @@ def main() -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (or, without --fix, show as available) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and change nothing.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings (with --output-format json: a JSON list of code, name, count, fixable).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the .lint_eps_cache folder.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="Use this pyproject.toml or lint-eps.toml.")
@@ -170,16 +171,25 @@ def check(
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     targets = list(paths) or ["."]
-    missing = [p for p in targets if not os.path.lexists(p)]
-    if missing:
-        raise UsageFailure(f"path does not exist: {missing[0]}")
+    for target in targets:
+        problem = named_path_problem(target)
+        if problem is not None:
+            raise UsageFailure(problem)
     if config_path is not None and not os.path.isfile(config_path):
         raise UsageFailure(f"config file does not exist: {config_path}")
     settings = build_settings(targets[0], config_path, select=select, extend_select=extend_select, ignore=ignore, force_exclude=bool(force_exclude))
 
-    files, discovery_errors = discover(targets, settings)
-    for error in discovery_errors:
-        click.echo(f"lint-eps: warning: {error.path}: {error.message}", err=True)
+    # A run that checks nothing says so (on stderr, exit 0, as ruff does) instead of "All checks passed!".
+    files: list[str] = []
+    if not selected_codes(settings):
+        nothing_checked = "no rule is selected (see --select, --ignore and the configuration); nothing was checked"
+    else:
+        files, discovery_errors = discover(targets, settings)
+        for error in discovery_errors:
+            click.echo(f"lint-eps: warning: {error.path}: {error.message}", err=True)
+        nothing_checked = "" if files else f"no Python files found under {', '.join(paths) or 'the current folder'}; nothing was checked"
+    if nothing_checked and not quiet:
+        click.echo(f"lint-eps: warning: {nothing_checked}", err=True)
 
     mode = FixMode(fix=fix and not diff, diff=diff, unsafe=unsafe_fixes)
     diagnostics: list[Diagnostic] = []
@@ -196,17 +206,17 @@ def check(
 
     if diff:
         click.echo("".join(diffs), nl=False)
-        if not quiet:
-            would = sum(1 for _ in diffs)
-            click.echo(f"Would fix {fixed} error{'s' if fixed != 1 else ''} in {would} file{'s' if would != 1 else ''}." if fixed else "No fixes available.", err=True)
+        if not quiet and not nothing_checked:
+            click.echo(text_reporter.diff_summary(diagnostics, fixed=fixed, files=len(diffs), unsafe_fixes=unsafe_fixes), err=True)
         sys.exit(1 if diffs and not exit_zero else 0)
 
     color = _use_color()
     if statistics:
-        click.echo(text_reporter.statistics(diagnostics), nl=False)
+        render = statistics_reporter.render_json if output_format == "json" else statistics_reporter.render_text
+        click.echo(render(diagnostics), nl=False)
     elif output_format == "text":
         click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source), nl=False, color=color)
-        if not quiet:
+        if not quiet and not nothing_checked:
             if diagnostics:
                 click.echo("")
             click.echo(text_reporter.summary(diagnostics, fixed=fixed, unsafe_fixes=unsafe_fixes))

@@ -6,6 +6,7 @@ is set, which pre-commit needs because it passes every staged file explicitly.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,25 @@ class _Ignores:
             if self.excluded(folder, is_dir=True):
                 return True
         return False
+
+
+def named_path_problem(raw: str) -> str | None:
+    """Why a path named on the command line cannot be linted, or None. A broken symlink or a symlink loop is a
+    path that does not exist (as `ls` and `cat` see it), not a clean run with nothing in it."""
+    try:
+        os.stat(raw)
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"path cannot be resolved: {raw} (symlink loop)"
+        if os.path.islink(raw):
+            try:
+                return f"path does not exist: {raw} (broken symlink to {os.readlink(raw)})"
+            except OSError:
+                pass
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return f"path does not exist: {raw}"
+        return f"cannot access path: {raw} ({exc.strerror})"
 
 
 def discover(paths: list[str], settings: Settings) -> tuple[list[str], list[DiscoveryError]]:

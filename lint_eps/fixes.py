@@ -1,15 +1,12 @@
-"""Apply fixes to source text until none applies, and write files atomically.
+"""Apply fixes to source text until none applies.
 
 Fixes are text edits computed from node positions. Overlapping fixes are applied in successive rounds (the
-file is re-linted between rounds), the result must parse, and a file is replaced by rename only after all of
-that succeeded, so a crash or a bad fix never leaves a half-written file.
+file is re-linted between rounds) and the result must parse; only then is the file written (by `writeback`,
+atomically), so a crash or a bad fix never leaves a half-written file.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -101,27 +98,3 @@ def fix_source(
         applied += len(fixes)
         diagnostics = lint_source(text, path, settings, codes=codes)
     return FixOutcome(text, applied, diagnostics)
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Write next to the target and rename over it, keeping the file's permission bits."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = None
-    fd, temp = tempfile.mkstemp(prefix=".lint-eps-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise

@@ -18,10 +18,11 @@ from .config import discover_settings
 from .diagnostic import Diagnostic, Location
 from .discovery import DiscoveryError, discover
 from .engine import SYNTAX_ERROR, lint_source
-from .fixes import fix_source, write_atomically
+from .fixes import fix_source
 from .registry import selected_codes
 from .settings import Settings
 from .source import SourceError, decode_source, encode_source
+from .writeback import WriteRefused, write_fixed
 
 IO_ERROR = "EPS003"
 # Below this many files a process pool costs more than it saves.
@@ -88,8 +89,19 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
                 )
             )
         else:
-            write_atomically(path, encode_source(outcome.text, decoded.encoding))
+            try:
+                write_fixed(path, encode_source(outcome.text, decoded.encoding))
+            except WriteRefused as exc:
+                return _unwritten(path, decoded.text, settings, codes, f"{exc}; fixes not applied")
     return result
+
+
+def _unwritten(path: str, text: str, settings: Settings, codes: frozenset[str], message: str) -> FileResult:
+    """A file --fix may not write: its findings as they stand, and why (EPS003, or on stderr when not selected)."""
+    remaining = lint_source(text, path, settings, codes=codes)
+    if IO_ERROR in codes:
+        return FileResult(path, [_error(path, IO_ERROR, message), *remaining])
+    return FileResult(path, remaining, fix_error=message)
 
 
 def _read(path: str) -> bytes | Diagnostic:

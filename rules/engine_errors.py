@@ -64,20 +64,24 @@ class InternalError(Rule):
 class IOError_(Rule):
     code = "EPS003"
     name = "io-error"
-    summary = "File cannot be read"
+    summary = "File cannot be read, or `--fix` cannot write it"
     engine_only = True
     docs = """
     ## What it does
-    Reports a file that was found (or named) but could not be read: permissions, a vanished file.
+    Reports a file that was found (or named) but could not be read: permissions, a vanished file. With `--fix`,
+    also a file whose fixes could not be written, which is then left exactly as it was: a read-only file (no write
+    bit, also when running as root), a file or folder the user may not write, a file with several hard links (the
+    atomic rewrite would split them), or a file whose owner and group could not be kept. The rest of the run goes
+    on.
 
     ## Why is this bad?
-    The file is not checked at all.
+    An unreadable file is not checked at all; an unwritable one keeps the findings its fixes would have removed.
 
     ## Example
-    A file with mode `000`.
+    A file with mode `000`, or `--fix` on a file with mode `444`.
 
     ## Use instead
-    Make the file readable, or exclude it with `extend-exclude`.
+    Make the file readable (or writable, to fix it), or exclude it with `extend-exclude`.
 
     ## Fix safety
     There is no fix.

@@ -43,6 +43,35 @@ def test_missing_path_is_a_usage_error(project: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_broken_symlink_and_symlink_loop_are_missing_paths(project: Path) -> None:
+    (project / "gone.py").symlink_to("deleted.py")
+    (project / "loop").symlink_to("loop")
+    (project / "a").symlink_to("b")
+    (project / "b").symlink_to("a")
+    expected = {
+        "gone.py": "lint-eps: error: path does not exist: gone.py (broken symlink to deleted.py)",
+        "loop": "lint-eps: error: path cannot be resolved: loop (symlink loop)",
+        "a/losses.py": "lint-eps: error: path cannot be resolved: a/losses.py (symlink loop)",
+    }
+    for path, message in expected.items():
+        result = run_cli([path], project)
+        assert (result.returncode, result.stderr, result.stdout) == (2, message + "\n", ""), path
+
+
+def test_a_run_that_checks_nothing_says_so(project: Path) -> None:
+    write(project, "docs/notes.txt", "no Python here\n")
+    write(project, "src/losses.py", TF_LOSS)
+    empty = run_cli(["docs"], project)
+    assert (empty.returncode, empty.stdout) == (0, "")
+    assert empty.stderr == "lint-eps: warning: no Python files found under docs; nothing was checked\n"
+    as_json = run_cli(["--output-format", "json", "docs"], project)
+    assert (as_json.returncode, json.loads(as_json.stdout)) == (0, [])
+    for selection in (["--select", ""], ["--select", "EPS2", "--ignore", "EPS2"]):
+        result = run_cli([*selection, "src"], project)
+        assert (result.returncode, result.stdout) == (0, ""), selection
+        assert result.stderr == "lint-eps: warning: no rule is selected (see --select, --ignore and the configuration); nothing was checked\n"
+
+
 def test_unknown_rule_code_is_a_usage_error(project: Path, cli) -> None:
     write(project, "losses.py", TF_LOSS)
     for option in ("--select", "--ignore", "--extend-select"):
@@ -133,6 +162,17 @@ def test_statistics_counts_per_code(project: Path, cli) -> None:
     result = cli(["--statistics", "."], project)
     assert result.exit_code == 1
     assert result.output == "3\tEPS202\t[*] log-of-activation\n"
+
+
+def test_statistics_as_json_is_a_list_of_rules(project: Path, cli) -> None:
+    write(project, "losses.py", TF_LOSS)
+    write(project, "metrics.py", "import tensorflow as tf\n\ndef recall(y_true, y_pred):\n    tp = tf.reduce_sum(y_true * tf.round(y_pred))\n    return tp / tf.reduce_sum(y_true)\n")
+    result = cli(["--statistics", "--output-format", "json", "."], project)
+    assert result.exit_code == 1
+    assert json.loads(result.output) == [
+        {"code": "EPS202", "name": "log-of-activation", "count": 2, "fixable": True},
+        {"code": "EPS101", "name": "unguarded-division", "count": 1, "fixable": False},
+    ]
 
 
 def test_rule_docs_and_rule_list(project: Path, cli) -> None:

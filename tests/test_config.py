@@ -55,7 +55,7 @@ def test_exclude_replaces_defaults_and_extend_exclude_adds(tmp_path: Path, cli) 
     write(tmp_path, "build/losses.py", TF_LOSS)
     write(tmp_path, "vendor/losses.py", TF_LOSS)
     write(tmp_path, "pyproject.toml", '[tool.lint-eps]\nextend-exclude = ["vendor/"]\n')
-    assert cli(["--output-format", "json", "."], tmp_path).output.strip() == "[]"
+    assert cli(["--output-format", "json", "."], tmp_path).stdout.strip() == "[]"
     write(tmp_path, "pyproject.toml", '[tool.lint-eps]\nexclude = ["vendor/"]\n')
     result = cli(["--output-format", "json", "."], tmp_path)
     assert {f for f, _ in _codes(result.output)} == {"build/losses.py"}

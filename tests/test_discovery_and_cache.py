@@ -111,7 +111,7 @@ def test_fix_mode_api_returns_remaining(project: Path) -> None:
 def test_named_folder_inside_an_excluded_folder_is_linted(project: Path, cli) -> None:
     """Default excludes prune folders met while walking, never the folder the user asked for (as in ruff)."""
     write(project, "venv/lib/site-packages/keras/losses.py", TF_LOSS)
-    assert cli(["--output-format", "json", "."], project).output.strip() == "[]"
+    assert cli(["--output-format", "json", "."], project).stdout.strip() == "[]"
     result = cli(["--output-format", "json", "venv/lib/site-packages/keras"], project)
     assert _files(result.output) == {"venv/lib/site-packages/keras/losses.py"}
     assert cli(["--force-exclude", "venv/lib/site-packages/keras"], project).exit_code == 0
@@ -123,6 +123,6 @@ def test_named_folder_inside_a_gitignored_folder_is_linted(project: Path, cli) -
     write(project, ".gitignore", ".venv/\n*_pb2.py\n")
     write(project, ".venv/lib/site-packages/keras/losses.py", TF_LOSS)
     write(project, ".venv/lib/site-packages/keras/model_pb2.py", TF_LOSS)
-    assert cli(["--output-format", "json", "."], project).output.strip() == "[]"
+    assert cli(["--output-format", "json", "."], project).stdout.strip() == "[]"
     result = cli(["--output-format", "json", ".venv/lib/site-packages/keras"], project)
     assert _files(result.output) == {".venv/lib/site-packages/keras/losses.py"}

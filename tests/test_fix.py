@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 
 from conftest import TF_LOSS, TF_LOSS_FIXED, run_cli, write
-from lint_eps import fixes as fixes_module
+from lint_eps import fixes as fixes_module, writeback
 from lint_eps.diagnostic import Edit, Location
 
 
@@ -102,9 +102,9 @@ def test_write_is_atomic_when_interrupted(tmp_path: Path, monkeypatch: pytest.Mo
     def explode(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(fixes_module.os, "replace", explode)
+    monkeypatch.setattr(writeback.os, "replace", explode)
     with pytest.raises(OSError):
-        fixes_module.write_atomically(str(target), b"new\n")
+        writeback.write_atomically(str(target), b"new\n")
     assert target.read_text() == "original\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
 
@@ -133,3 +133,17 @@ def test_unsafe_fixes_need_the_flag(project: Path) -> None:
     cst.parse_module(path.read_text())
     again = run_cli(["--fix", "--unsafe-fixes", "metrics.py"], project)
     assert again.returncode == 0 and "All checks passed!" in again.stdout
+
+
+def test_diff_with_only_unsafe_fixes_says_that_they_exist(project: Path) -> None:
+    path = write(project, "metrics.py", UNGUARDED_RECALL)
+    safe = run_cli(["--diff", "metrics.py"], project)
+    assert (safe.returncode, safe.stdout) == (0, "")
+    assert safe.stderr == "No errors would be fixed (1 fix available with `--unsafe-fixes`).\n"
+    write(project, "losses.py", TF_LOSS)
+    both = run_cli(["--diff", "losses.py", "metrics.py"], project)
+    assert both.returncode == 1
+    assert both.stderr == "Would fix 2 errors in 1 file (1 more fix available with `--unsafe-fixes`).\n"
+    unsafe = run_cli(["--diff", "--unsafe-fixes", "metrics.py"], project)
+    assert unsafe.returncode == 1 and unsafe.stderr == "Would fix 1 error in 1 file.\n"
+    assert path.read_text() == UNGUARDED_RECALL

@@ -5,13 +5,11 @@ Colour only when the caller says the stream is a terminal.
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import lru_cache
 
 import click
 
 from ..diagnostic import Diagnostic
-from ..registry import all_rules
 from ..source import LineIndex, SourceError, decode_source
 
 
@@ -87,16 +85,14 @@ def summary(diagnostics: list[Diagnostic], *, fixed: int = 0, unsafe_fixes: bool
     return "\n".join(lines)
 
 
-def statistics(diagnostics: list[Diagnostic]) -> str:
-    counts = Counter(d.code for d in diagnostics)
-    fixable = {d.code for d in diagnostics if d.fix is not None and d.fix.applicability == "safe"}
-    catalogue = all_rules()
-    width = max((len(str(n)) for n in counts.values()), default=1)
-    lines = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = catalogue[code].name if code in catalogue else ""
-        lines.append(f"{count:>{width}}\t{code}\t{'[*]' if code in fixable else '[ ]'} {name}")
-    return "\n".join(lines) + ("\n" if lines else "")
+def diff_summary(diagnostics: list[Diagnostic], *, fixed: int, files: int, unsafe_fixes: bool = False) -> str:
+    """The `--diff` footer; like ruff's, it says when the only fixes left need `--unsafe-fixes`."""
+    hidden = 0 if unsafe_fixes else sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
+    plural = "es" if hidden != 1 else ""
+    if not fixed:
+        return f"No errors would be fixed ({hidden} fix{plural} available with `--unsafe-fixes`)." if hidden else "No fixes available."
+    head = f"Would fix {fixed} error{'s' if fixed != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+    return f"{head} ({hidden} more fix{plural} available with `--unsafe-fixes`)." if hidden else f"{head}."
 
 
 def render(diagnostics: list[Diagnostic], *, color: bool = False, show_source: bool = True, **_: object) -> str:
