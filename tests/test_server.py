@@ -509,6 +509,23 @@ async def test_initialization_options_and_bad_editor_settings(proj: Path) -> Non
 
 
 @pytest.mark.asyncio
+async def test_neovim_empty_settings_table_means_no_settings(proj: Path) -> None:
+    """Neovim encodes an empty Lua table as the JSON array `[]`: `settings = { ["lint-eps"] = {} }` arrives as
+    `{"lint-eps": []}` (didChangeConfiguration after initialized) and as `[]` (workspace/configuration), and
+    `init_options = {}` as `[]`. None of them is an error: no popup, and the findings arrive."""
+    path = write(proj / "src" / "loss.py", BCE)
+    async with editor(proj, NEOVIM, initialization_options=[], configuration={"": {"lint-eps": []}}) as ed:
+        ed.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"lint-eps": []}))
+        uri = ed.open(path)
+        assert len(await ed.next_publish(uri, version=1)) == 3
+        mark = ed.mark()
+        ed.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=[]))
+        assert len(await ed.next_publish(uri, after=mark)) == 3
+    assert [m.message for m in ed.client.messages] == []
+    assert not [m.message for m in ed.client.log_messages if m.type == types.MessageType.Error]
+
+
+@pytest.mark.asyncio
 async def test_excluded_files_get_no_findings(proj: Path) -> None:
     (proj / "pyproject.toml").write_text("[tool.lint-eps]\nextend-exclude = ['generated']\n", encoding="utf-8")
     (proj / "generated").mkdir()
