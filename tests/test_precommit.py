@@ -11,39 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from checkout import REPO_URL, git, new_repo, snapshot_of_this_checkout
 from conftest import CLEAN, ROOT, TF_LOSS, write
 from readme_snippets import readme_blocks
 
 pytestmark = pytest.mark.slow
-
-REPO_URL = "https://github.com/lint-eps/lint-eps"
-
-
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
-def _new_repo(path: Path) -> Path:
-    path.mkdir()
-    _git(path, "init", "-q", "-b", "main")
-    _git(path, "config", "user.email", "t@example.com")
-    _git(path, "config", "user.name", "t")
-    return path
-
-
-def _snapshot_of_this_checkout(path: Path) -> str:
-    """A repository whose one commit holds this checkout's working tree (uncommitted changes too, as `pre-commit
-    try-repo` would use them); returns that commit's sha."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True).stdout
-    _new_repo(path)
-    for name in filter(None, listed.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (path / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, path / name)
-    _git(path, "add", "-A")
-    _git(path, "commit", "-q", "-m", "snapshot")
-    return _git(path, "rev-parse", "HEAD").stdout.strip()
-
 
 def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
@@ -52,12 +24,12 @@ def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: the hook repository is a snapshot of one")
     hook_repo = tmp_path / "lint-eps"
-    sha = _snapshot_of_this_checkout(hook_repo)
+    sha = snapshot_of_this_checkout(hook_repo)
     (config,) = readme_blocks("## pre-commit", "yaml")
     (commands,) = readme_blocks("## pre-commit", "sh")
     assert REPO_URL in config and REPO_URL in commands
 
-    repo = _new_repo(tmp_path / "user-repo")
+    repo = new_repo(tmp_path / "user-repo")
     (repo / ".pre-commit-config.yaml").write_text(config.replace(REPO_URL, str(hook_repo)), encoding="utf-8")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "NO_COLOR": "1"}
     for line in commands.splitlines():
@@ -70,7 +42,7 @@ def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -
     assert f"rev: {sha}" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
 
     write(repo, "train/losses.py", TF_LOSS)
-    _git(repo, "add", ".")
+    git(repo, "add", ".")
     bad = subprocess.run(["git", "commit", "-m", "bad"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
     shown = bad.stdout + bad.stderr  # git shows a hook's output on stderr
     assert bad.returncode == 1, shown
@@ -79,7 +51,7 @@ def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -
     assert subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo, capture_output=True).returncode != 0  # nothing committed
 
     write(repo, "train/losses.py", CLEAN)
-    _git(repo, "add", ".")
+    git(repo, "add", ".")
     good = subprocess.run(["git", "commit", "-m", "good"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout + good.stderr
