@@ -99,3 +99,35 @@ def test_missing_config_file_is_a_usage_error(tmp_path: Path, cli) -> None:
     write(tmp_path, "a.py", "x = 1\n")
     result = cli(["--config", "nope.toml", "a.py"], tmp_path)
     assert result.exit_code == 2 and "config file does not exist: nope.toml" in result.output
+
+
+KPIS = """\
+import numpy as np
+
+
+def kpi_conversion(orders, visits):
+    return np.sum(orders) / np.sum(visits)
+
+
+def weekly_hit_rate(hits, shown):
+    return np.sum(hits) / np.sum(shown)
+
+
+def conversion(orders, visits):
+    return np.sum(orders) / np.sum(visits)
+"""
+
+
+def test_readme_configuration_example_marks_functions_by_metric_name_patterns(tmp_path: Path) -> None:
+    """The README's `[tool.lint-eps]` example, verbatim: `metric-name-patterns = ["^kpi_", "hit_rate"]` makes
+    `kpi_conversion` and `weekly_hit_rate` metric code (regexes searched in the name, as a reader expects), while
+    a function no pattern names stays out of scope."""
+    from readme_snippets import readme_blocks
+
+    (example,) = [block for block in readme_blocks("## Configuration", "toml") if "metric-name-patterns" in block]
+    write(tmp_path, "pyproject.toml", example)
+    write(tmp_path, "src/kpis.py", KPIS)
+    result = run_cli(["--no-cache", "--output-format", "json", "src"], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    found = [(d["code"], d["location"]["row"], d["message"].split(" (by its name)")[0].rsplit("metric ", 1)[-1]) for d in json.loads(result.stdout)]
+    assert found == [("EPS101", 5, "`kpi_conversion`"), ("EPS101", 9, "`weekly_hit_rate`")]

@@ -1,4 +1,5 @@
-"""The pre-commit hook, exercised with `pre-commit try-repo` against this checkout, as users would install it."""
+"""The pre-commit hook, installed the way the README's pre-commit section says (its config snippet and its
+commands, with the repository URL pointing at a snapshot of this checkout), and run by `git commit`."""
 
 from __future__ import annotations
 
@@ -10,37 +11,50 @@ from pathlib import Path
 
 import pytest
 
+from checkout import REPO_URL, git, new_repo, snapshot_of_this_checkout
 from conftest import CLEAN, ROOT, TF_LOSS, write
+from readme_snippets import readme_blocks
 
 pytestmark = pytest.mark.slow
 
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def test_hook_fails_on_findings_and_passes_on_clean_code(tmp_path: Path) -> None:
+def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
     if not Path(pre_commit).exists():
         pytest.skip("pre-commit is not installed (pip install pre-commit)")
-    repo = tmp_path / "user-repo"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    _git(repo, "config", "user.email", "t@example.com")
-    _git(repo, "config", "user.name", "t")
-    write(repo, "train/losses.py", TF_LOSS)
-    _git(repo, "add", ".")
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the hook repository is a snapshot of one")
+    hook_repo = tmp_path / "lint-eps"
+    sha = snapshot_of_this_checkout(hook_repo)
+    (config,) = readme_blocks("## pre-commit", "yaml")
+    (commands,) = readme_blocks("## pre-commit", "sh")
+    assert REPO_URL in config and REPO_URL in commands
+
+    repo = new_repo(tmp_path / "user-repo")
+    (repo / ".pre-commit-config.yaml").write_text(config.replace(REPO_URL, str(hook_repo)), encoding="utf-8")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "NO_COLOR": "1"}
-    bad = subprocess.run([pre_commit, "try-repo", str(ROOT), "lint-eps", "--all-files"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
-    assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert "lint-eps" in bad.stdout and "Failed" in bad.stdout
-    assert "train/losses.py:6:37: EPS202" in bad.stdout
+    for line in commands.splitlines():
+        args = line.split("#", 1)[0].replace(REPO_URL, str(hook_repo)).split()
+        if args:
+            assert args[0] == "pre-commit", line
+            done = subprocess.run([pre_commit, *args[1:]], cwd=repo, capture_output=True, text=True, env=env, timeout=300)
+            assert done.returncode == 0, line + "\n" + done.stdout + done.stderr
+    # No release tag yet: autoupdate pinned the newest commit.
+    assert f"rev: {sha}" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+
+    write(repo, "train/losses.py", TF_LOSS)
+    git(repo, "add", ".")
+    bad = subprocess.run(["git", "commit", "-m", "bad"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    shown = bad.stdout + bad.stderr  # git shows a hook's output on stderr
+    assert bad.returncode == 1, shown
+    assert "lint-eps" in shown and "Failed" in shown
+    assert "train/losses.py:6:37: EPS202" in shown
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo, capture_output=True).returncode != 0  # nothing committed
 
     write(repo, "train/losses.py", CLEAN)
-    _git(repo, "add", ".")
-    good = subprocess.run([pre_commit, "try-repo", str(ROOT), "lint-eps", "--all-files"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    git(repo, "add", ".")
+    good = subprocess.run(["git", "commit", "-m", "good"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert "Passed" in good.stdout
+    assert "Passed" in good.stdout + good.stderr
 
 
 def test_hook_install_pulls_no_tensorflow() -> None:

@@ -509,6 +509,23 @@ async def test_initialization_options_and_bad_editor_settings(proj: Path) -> Non
 
 
 @pytest.mark.asyncio
+async def test_neovim_empty_settings_table_means_no_settings(proj: Path) -> None:
+    """Neovim encodes an empty Lua table as the JSON array `[]`: `settings = { ["lint-eps"] = {} }` arrives as
+    `{"lint-eps": []}` (didChangeConfiguration after initialized) and as `[]` (workspace/configuration), and
+    `init_options = {}` as `[]`. None of them is an error: no popup, and the findings arrive."""
+    path = write(proj / "src" / "loss.py", BCE)
+    async with editor(proj, NEOVIM, initialization_options=[], configuration={"": {"lint-eps": []}}) as ed:
+        ed.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"lint-eps": []}))
+        uri = ed.open(path)
+        assert len(await ed.next_publish(uri, version=1)) == 3
+        mark = ed.mark()
+        ed.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=[]))
+        assert len(await ed.next_publish(uri, after=mark)) == 3
+    assert [m.message for m in ed.client.messages] == []
+    assert not [m.message for m in ed.client.log_messages if m.type == types.MessageType.Error]
+
+
+@pytest.mark.asyncio
 async def test_excluded_files_get_no_findings(proj: Path) -> None:
     (proj / "pyproject.toml").write_text("[tool.lint-eps]\nextend-exclude = ['generated']\n", encoding="utf-8")
     (proj / "generated").mkdir()
@@ -592,12 +609,50 @@ async def test_untitled_buffer_is_linted_with_the_workspace_settings(proj: Path)
 # -- the command -----------------------------------------------------------------------------------------
 
 
-def test_server_without_pygls_exits_2_with_the_install_command(tmp_path: Path) -> None:
-    code = "import sys; sys.modules['pygls'] = None; sys.argv = ['lint-eps', 'server']; from lint_eps.cli import main; main()"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "pip install 'lint-eps[lsp]'" in done.stderr
+# Runs the CLI in an environment where some modules cannot be imported, as if they were not installed.
+WITHOUT = """\
+import sys
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == blocked or name.startswith(blocked + ".") for blocked in sys.argv[1].split(",")):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+from lint_eps.cli import main
+main(sys.argv[2:])
+"""
+
+
+def _readme_server_check() -> list[str]:
+    """The check the README's editor section tells users to run, as arguments to lint-eps."""
+    from readme_snippets import readme_blocks
+
+    (line,) = [line for block in readme_blocks("## Editor integration", "sh") for line in block.splitlines() if line.startswith("lint-eps server")]
+    return line.split("#", 1)[0].split()[1:]
+
+
+@pytest.mark.parametrize("missing", ["pygls", "lsprotocol", "pygls.lsp.server"])  # the last: pygls 1.x
+@pytest.mark.parametrize("args", [["server"], "readme-check"])
+def test_server_without_the_lsp_extra_exits_2_with_the_install_command(tmp_path: Path, missing: str, args: Any) -> None:
+    args = _readme_server_check() if args == "readme-check" else args
+    done = subprocess.run([sys.executable, "-c", WITHOUT, missing, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "pip install 'lint-eps[lsp] @ git+https://github.com/lint-eps/lint-eps'" in done.stderr
+    assert f"No module named '{missing}'" in done.stderr
     assert "Traceback" not in done.stderr
+    # `--help` cannot tell: it works without the extra.
+    assert subprocess.run([sys.executable, "-c", WITHOUT, missing, "server", "--help"], cwd=tmp_path, capture_output=True, timeout=120).returncode == 0
+
+
+def test_readme_server_check_passes_with_the_lsp_extra(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    args = _readme_server_check()
+    assert args == ["server", "--check"]
+    done = subprocess.run([sys.executable, "-m", "lint_eps", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, stdin=subprocess.PIPE)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == f"lint-eps server: ready (pygls {version('pygls')}, lsprotocol {version('lsprotocol')}; {sys.executable})\n"
 
 
 def test_cli_help_does_not_import_pygls(tmp_path: Path) -> None:

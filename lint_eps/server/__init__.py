@@ -1,6 +1,6 @@
 """`lint-eps server`: a Language Server Protocol server (stdio) showing lint-eps findings and fixes in editors.
 
-Needs the `lsp` extra (`pip install 'lint-eps[lsp]'`: pygls and lsprotocol). `command.py` is what the CLI
+Needs the `lsp` extra (pygls and lsprotocol; `lint-eps server --check` says whether they are installed). `command.py` is what the CLI
 imports (for `lint-eps --help` too) and it imports neither until the command runs; the other modules need them.
 
 - `lint.py`     settings for a document (the CLI's, plus the editor's `lint-eps` settings) and one lint run;

@@ -8,7 +8,8 @@ import sys
 
 import click
 
-INSTALL_HINT = "pip install 'lint-eps[lsp]'"
+# The extra is two packages; this installs them into the environment of the `lint-eps` that runs.
+INSTALL_HINT = "pip install 'lint-eps[lsp] @ git+https://github.com/lint-eps/lint-eps' (from a clone: pip install -e '.[lsp]')"
 
 
 @click.command("server")
@@ -21,15 +22,29 @@ INSTALL_HINT = "pip install 'lint-eps[lsp]'"
     help="Seconds to wait after the last keystroke before linting a changed document.",
 )
 @click.option("--log-level", type=click.Choice(["error", "warning", "info", "debug"]), default="warning", show_default=True, help="Server log level (written to stderr).")
-def server(stdio: bool, debounce: float, log_level: str) -> None:
+@click.option("--check", is_flag=True, help="Check that the `lsp` extra is installed and the server can be built, then exit: 0 ready, 2 not installed.")
+def server(stdio: bool, debounce: float, log_level: str, check: bool) -> None:
     """Run the language server over stdio (diagnostics, quick fixes, fix-all, hover) for your editor."""
     try:
-        import lsprotocol  # noqa: F401
-        import pygls  # noqa: F401
-    except ImportError:
-        click.echo(f"lint-eps: error: `lint-eps server` needs the language-server extra: {INSTALL_HINT}", err=True)
+        # The whole server module, not only `import pygls`: pygls 1.x imports but has no `pygls.lsp.server`.
+        from .server import create_server
+    except ImportError as exc:
+        click.echo(f"lint-eps: error: `lint-eps server` needs the language-server extra (pygls>=2, lsprotocol; {exc}): {INSTALL_HINT}", err=True)
         sys.exit(2)
-    from .server import create_server
+    if check:
+        create_server(debounce=debounce)
+        versions = ", ".join(f"{name} {_version(name)}" for name in ("pygls", "lsprotocol"))
+        click.echo(f"lint-eps server: ready ({versions}; {sys.executable})")
+        return
 
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, log_level.upper()), format="lint-eps server: %(levelname)s: %(message)s")
     create_server(debounce=debounce).start_io()
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(version unknown)"

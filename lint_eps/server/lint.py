@@ -39,6 +39,11 @@ def _kebab(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "-" + m.group(1).lower(), name)
 
 
+def _empty(raw: Any) -> bool:
+    """No settings: null, or an empty array (an empty Lua table as Neovim sends it)."""
+    return raw is None or (isinstance(raw, list) and not raw)
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """The `lint-eps` section of the editor's settings, validated."""
@@ -49,14 +54,16 @@ class ClientSettings:
     @classmethod
     def parse(cls, raw: Any) -> "ClientSettings":
         """From initializationOptions, didChangeConfiguration's `settings` or a workspace/configuration answer:
-        either `{"lint-eps": {...}}` or the section itself. Anything else (another tool's settings) is empty."""
-        if raw is None:
+        either `{"lint-eps": {...}}` or the section itself. Anything else (another tool's settings) is empty.
+        An empty list is no settings too: Neovim encodes an empty Lua table (`settings = { ["lint-eps"] = {} }`,
+        `init_options = {}`) as the JSON array `[]`."""
+        if _empty(raw):
             return cls()
         if not isinstance(raw, Mapping):
             raise ConfigError(f"editor settings for {SECTION} must be an object, got {raw!r}")
         if SECTION in raw:
             raw = raw[SECTION]
-            if raw is None:
+            if _empty(raw):
                 return cls()
             if not isinstance(raw, Mapping):
                 raise ConfigError(f"editor settings `{SECTION}` must be an object, got {raw!r}")

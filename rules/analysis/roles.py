@@ -72,7 +72,9 @@ def _camel_to_snake(name: str) -> str:
 
 
 def name_is_metric(name: str, extra: tuple[str, ...] = ()) -> bool:
-    return bool(_name_regex(METRIC_NAME_PATTERNS + extra).search(_camel_to_snake(name)))
+    """The built-in fragments match at word edges of the snake-cased name; the user's `metric-name-patterns` are
+    plain regexes searched in the name as written (`^kpi_` matches `kpi_conversion`), as a reader expects."""
+    return bool(_name_regex(METRIC_NAME_PATTERNS).search(_camel_to_snake(name))) or any(re.search(p, name) for p in extra)
 
 
 def name_is_loss(name: str) -> bool:

@@ -4,7 +4,8 @@ argument order of each family."""
 from __future__ import annotations
 
 # Function-name fragments of metric and loss code (matched as regex alternatives against the lowercased name,
-# on word boundaries or underscores). Extended by the `metric-name-patterns` setting.
+# on word boundaries or underscores). The `metric-name-patterns` setting adds regexes of its own, searched in
+# the name as written (rules/analysis/roles.py: name_is_metric).
 METRIC_NAME_PATTERNS: tuple[str, ...] = (
     r"precision",
     r"recall",
