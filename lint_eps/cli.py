@@ -149,6 +149,7 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="Use this pyproject.toml or lint-eps.toml.")
 @click.option("--force-exclude", is_flag=True, default=None, help="Apply exclusions to paths named on the command line too (for pre-commit).")
 @click.option("--no-show-source", is_flag=True, help="Do not print the offending source line under each finding.")
+@click.option("--show-details", is_flag=True, help="Print each finding's full explanation under it (text format).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 def check(
     paths: tuple[str, ...],
@@ -166,6 +167,7 @@ def check(
     config_path: str | None,
     force_exclude: bool | None,
     no_show_source: bool,
+    show_details: bool,
     quiet: bool,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
@@ -198,14 +200,14 @@ def check(
         click.echo("".join(diffs), nl=False)
         if not quiet:
             would = sum(1 for _ in diffs)
-            click.echo(f"Would fix {fixed} error{'s' if fixed != 1 else ''} in {would} file{'s' if would != 1 else ''}." if fixed else "No fixes available.", err=True)
+            click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {would} file{'s' if would != 1 else ''}." if fixed else "No fixes available.", err=True)
         sys.exit(1 if diffs and not exit_zero else 0)
 
     color = _use_color()
     if statistics:
         click.echo(text_reporter.statistics(diagnostics), nl=False)
     elif output_format == "text":
-        click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source), nl=False, color=color)
+        click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source, show_details=show_details), nl=False, color=color)
         if not quiet:
             if diagnostics:
                 click.echo("")
