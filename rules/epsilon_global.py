@@ -154,6 +154,16 @@ class BadGlobalEpsilon(Rule):
         shown = self.context.code(value_node)
         literal = isinstance(strip_parens(value_node), (cst.Float, cst.Integer, cst.UnaryOperation, cst.Call))
         backend = self.context.settings.keras_backend
+        call = self.quote(f"set_epsilon({shown})", 28)
+        better = epsilon_literal(fmt.suggested_epsilon)
+        if not math.isfinite(value):
+            short_message = f"{call}: epsilon is not finite, so Keras losses that read it return NaN"
+        elif value <= 0:
+            short_message = f"{call} turns off every Keras epsilon guard; use {better}"
+        elif fmt.round(1.0 - value) == 1.0:
+            short_message = f"{call}: 1 - eps rounds to 1 in {fmt.name}, so the clip lets p = 1 through; use {better}"
+        else:
+            short_message = f"{call} clips probabilities to [{short(value)}, {short(1 - value)}] in every Keras loss; use {better}"
         if not math.isfinite(value):
             message = f"`set_epsilon({shown})`: epsilon is not finite, so every Keras loss and metric that reads epsilon() returns NaN"
         elif value <= 0:
@@ -175,7 +185,7 @@ class BadGlobalEpsilon(Rule):
                 f"{short(-math.log1p(-value))} per element in Keras 3, a confident mistake at most -log(eps) = "
                 f"{short(-math.log(value))}, and predictions beyond the clip get zero gradient"
             )
-            self.report(node, message)
+            self.report(node, short_message, details=message)
             return
         else:
             return
@@ -183,7 +193,7 @@ class BadGlobalEpsilon(Rule):
         if literal:
             suggestion = epsilon_literal(fmt.suggested_epsilon)
             fix = self.fix("unsafe", f"Use {suggestion}", Replacement(value_node, suggestion))
-        self.report(node, message, fix=fix)
+        self.report(node, short_message, fix=fix, details=message)
 
     @staticmethod
     def _per_backend(backend: str | None) -> str:
@@ -346,10 +356,13 @@ class ImportTimeEpsilon(Rule):
                 continue  # a value read at run time: a configuration loader (Keras's own keras.json loader)
             self.report(
                 site.call,
-                "Global Keras epsilon set at import time: every program that imports this module gets "
-                f"`{' '.join(self.context.code(site.call).split())}` for all its Keras losses and metrics, depending on import "
-                "order (and only for functions traced after the import); set it in a function or under "
-                "`if __name__ == \"__main__\":`, or pass a local epsilon",
+                f"{self.quote(site.call, 36)} runs at import, for every importer; move it into a function",
+                details=(
+                    "Global Keras epsilon set at import time: every program that imports this module gets "
+                    f"`{' '.join(self.context.code(site.call).split())}` for all its Keras losses and metrics, depending on import "
+                    "order (and only for functions traced after the import); set it in a function or under "
+                    "`if __name__ == \"__main__\":`, or pass a local epsilon"
+                ),
             )
 
     @staticmethod
