@@ -200,6 +200,8 @@ class _DivisionRule(Rule):
         """Why the division is safe from its surroundings ("where", "if", "cond", "repair", "exit"), or None.
         A NaN repaired after the fact ("repair") protects the value, not the gradient: only metric code takes it."""
         keys = self.denominator_keys(division.denominator)
+        if self._where_argument_tests(division, keys):
+            return "where"
         for guard in reversed(self._guards):
             if guard.kind == "repair":
                 if not role.differentiable:
@@ -213,6 +215,25 @@ class _DivisionRule(Rule):
         if repaired == "where" or (repaired == "repair" and not role.differentiable):
             return repaired
         return None
+
+    def _where_argument_tests(self, division: Division, keys: set[str]) -> bool:
+        """`np.divide(a, b, out=np.zeros_like(a), where=b != 0)`: the ufunc skips the slots where the mask is false,
+        so it never divides by 0 there. The mask must test the denominator (directly or through a local name).
+        Without `out=` those slots are left uninitialised: a different bug (garbage, not NaN/inf), not this one, so
+        the division counts as guarded either way."""
+        if division.family != "numpy" or not isinstance(division.node, cst.Call) or not keys:
+            return False
+        mask = next((a.value for a in division.node.args if a.keyword is not None and a.keyword.value == "where"), None)
+        if mask is None:
+            return False
+        tested = test_keys(mask, self.context)
+        bare = strip_parens(mask)
+        scope = self.context.function
+        if isinstance(bare, cst.Name) and scope is not None:
+            binding = scope.reaching_binding(bare)
+            if binding is not None and binding.value is not None:
+                tested |= test_keys(binding.value, self.context)
+        return bool(tested & keys)
 
     def _early_exit(self, node: cst.CSTNode, keys: set[str]) -> bool:
         """`if d == 0: return 0.0` / `if not d: raise` / `assert d > 0` before the division."""
@@ -408,8 +429,11 @@ class UnguardedDivision(_DivisionRule):
     Guards that make it clean: a positive epsilon/smooth term in the denominator (literal, `K.epsilon()`,
     `keras.config.epsilon()`, a name like `eps`/`smooth`, or any other non-data term), `maximum(d, c > 0)`,
     `max(d, 1)`, `clip(d, c > 0, …)`, `d.clamp(min=c)`, `divide_no_nan`, a `where`/`if`/conditional expression
-    that tests the denominator, an earlier `if d == 0: return …`/`raise`/`assert d > 0`, `tf.cond`, and, in metric
-    code only, a NaN repaired afterwards (`nan_to_num`, `where(isnan(r), 0, r)`, `r[r != r] = 0`).
+    that tests the denominator, NumPy's `np.divide(a, d, out=np.zeros_like(a), where=d != 0)` (the mask, or the
+    local name it is bound to, must test `d`; without `out=` the skipped slots are left uninitialised, a
+    different bug that this rule does not report), an earlier `if d == 0: return …`/`raise`/`assert d > 0`,
+    `tf.cond`, and, in metric code only, a NaN repaired afterwards (`nan_to_num`, `where(isnan(r), 0, r)`,
+    `r[r != r] = 0`). NumPy and plain-Python code is never differentiated, so there it is judged as metric code.
 
     Not findings: divisions by constants, by shapes and lengths (`tf.shape(x)[0]`, `x.shape[0]`, `len(x)`,
     `x.numel()`: zero only for an empty batch, where the framework's own `reduce_mean` is NaN as well), by
@@ -479,6 +503,11 @@ class UnguardedDivision(_DivisionRule):
         "    return tf.where(tf.math.is_nan(iou), tf.zeros_like(iou), iou)\n",
         # A single where on the denominator in a metric (forward value is what matters).
         "import numpy as np\n\ndef f1_score(p, r):\n    return np.where(p + r > 0, 2 * p * r / (p + r), 0.0)\n",
+        # A NumPy ufunc that skips the zero denominators (`where=` testing it; `out=` fills the skipped slots).
+        "import numpy as np\n\ndef precision(tp, fp):\n"
+        "    return np.divide(tp, tp + fp, out=np.zeros_like(tp, dtype=float), where=(tp + fp) != 0)\n",
+        "import numpy as np\n\ndef recall(tp, fn):\n    denom = tp + fn\n    valid = denom > 0\n"
+        "    return np.true_divide(tp, denom, out=np.zeros(tp.shape), where=valid)\n",
         # Static shapes and hyperparameters.
         "import tensorflow as tf\n\ndef mse_loss(y_true, y_pred):\n"
         "    return tf.reduce_sum(tf.square(y_true - y_pred)) / tf.cast(tf.shape(y_true)[0], tf.float32)\n",
@@ -576,6 +605,13 @@ class UnguardedDivision(_DivisionRule):
             # Elementwise label denominator outside TensorFlow: may be negative, so no `+ eps` fix.
             "import jax.numpy as jnp\n\ndef mape(y_true, y_pred):\n    return 100.0 * jnp.mean(jnp.abs((y_true - y_pred) / y_true))\n",
             None,
+        ),
+        Invalid(
+            # `where=` that does not test the denominator skips nothing that matters.
+            "import numpy as np\n\ndef f1_score(tp, fp, fn, valid):\n"
+            "    return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(3), where=valid)\n",
+            "import numpy as np\n\ndef f1_score(tp, fp, fn, valid):\n"
+            "    return np.divide(2 * tp, 2 * tp + fp + fn + 1e-7, out=np.zeros(3), where=valid)\n",
         ),
         Invalid(
             # NaN repaired after the fact in a loss: the value is fixed, the gradient is not.
