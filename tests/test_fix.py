@@ -44,7 +44,7 @@ def test_diff_prints_unified_diff_and_writes_nothing(project: Path) -> None:
     assert result.stdout.startswith("--- a/losses.py\n+++ b/losses.py\n")
     assert "-    return -tf.reduce_mean(y_true * tf.math.log(probs)" in result.stdout
     assert "+    return -tf.reduce_mean(y_true * tf.math.log_sigmoid(logits)" in result.stdout
-    assert "Would fix 2 errors in 1 file." in result.stderr
+    assert "Would fix 2 findings in 1 file." in result.stderr
     clean = run_cli(["--diff", "--fix", "losses.py"], project)
     assert path.read_text() == TF_LOSS, "--diff wins over --fix"
     assert clean.returncode == 1

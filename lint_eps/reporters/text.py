@@ -62,7 +62,15 @@ def _details(d: Diagnostic) -> list[str]:
     """The explanation, wrapped under the finding: `  = why: ...` (rustc and ruff mark notes with `=`)."""
     if not d.details:
         return []
-    return textwrap.wrap(" ".join(d.details.split()), DETAILS_WIDTH, initial_indent="  = why: ", subsequent_indent="    ")
+    # Never break inside a word: code (`from_logits=True`, `-inf`, `log-probabilities`) stays whole and copyable.
+    return textwrap.wrap(
+        " ".join(d.details.split()),
+        DETAILS_WIDTH,
+        initial_indent="  = why: ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def format_diagnostic(
