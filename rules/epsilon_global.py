@@ -158,21 +158,16 @@ class BadGlobalEpsilon(Rule):
         better = epsilon_literal(fmt.suggested_epsilon)
         if not math.isfinite(value):
             short_message = f"{call}: epsilon is not finite, so Keras losses that read it return NaN"
-        elif value <= 0:
-            short_message = f"{call} turns off every Keras epsilon guard; use {better}"
-        elif fmt.round(1.0 - value) == 1.0:
-            short_message = f"{call}: 1 - eps rounds to 1 in {fmt.name}, so the clip lets p = 1 through; use {better}"
-        else:
-            short_message = f"{call} clips probabilities to [{short(value)}, {short(1 - value)}] in every Keras loss; use {better}"
-        if not math.isfinite(value):
             message = f"`set_epsilon({shown})`: epsilon is not finite, so every Keras loss and metric that reads epsilon() returns NaN"
         elif value <= 0:
+            short_message = f"{call} turns off every Keras epsilon guard; use {better}"
             message = (
                 f"`set_epsilon({shown})` turns off every guard that reads epsilon(): the clip to [eps, 1 - eps] lets p = 0 and "
                 f"p = 1 through, so binary crossentropy is NaN (0 * log(0)) or inf for saturated predictions "
                 f"(Keras 3 and tf_keras alike), and `x / (y + epsilon())` divides by zero"
             )
         elif fmt.round(1.0 - value) == 1.0:
+            short_message = f"{call}: 1 - eps rounds to 1 in {fmt.name}, so the clip lets p = 1 through; use {better}"
             message = (
                 f"`set_epsilon({shown})`: 1 - {short(value)} rounds to exactly 1.0 in {fmt.name} (1 - e == 1 for every e <= "
                 f"{short(fmt.absorbed_below_one)}), so Keras's clip(p, eps, 1 - eps) no longer keeps p below 1 and log(1 - p) "
@@ -185,14 +180,14 @@ class BadGlobalEpsilon(Rule):
                 f"{short(-math.log1p(-value))} per element in Keras 3, a confident mistake at most -log(eps) = "
                 f"{short(-math.log(value))}, and predictions beyond the clip get zero gradient"
             )
+            short_message = f"{call} clips probabilities to [{short(value)}, {short(1 - value)}] in every Keras loss; use {better}"
             self.report(node, short_message, details=message)
             return
         else:
             return
         fix = None
         if literal:
-            suggestion = epsilon_literal(fmt.suggested_epsilon)
-            fix = self.fix("unsafe", f"Use {suggestion}", Replacement(value_node, suggestion))
+            fix = self.fix("unsafe", f"Use {better}", Replacement(value_node, better))
         self.report(node, short_message, fix=fix, details=message)
 
     @staticmethod
