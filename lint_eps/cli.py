@@ -150,6 +150,7 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="Use this pyproject.toml or lint-eps.toml.")
 @click.option("--force-exclude", is_flag=True, default=None, help="Apply exclusions to paths named on the command line too (for pre-commit).")
 @click.option("--no-show-source", is_flag=True, help="Do not print the offending source line under each finding.")
+@click.option("--show-details", is_flag=True, help="Print each finding's full explanation under it (text format).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 def check(
     paths: tuple[str, ...],
@@ -167,6 +168,7 @@ def check(
     config_path: str | None,
     force_exclude: bool | None,
     no_show_source: bool,
+    show_details: bool,
     quiet: bool,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
@@ -215,7 +217,7 @@ def check(
         render = statistics_reporter.render_json if output_format == "json" else statistics_reporter.render_text
         click.echo(render(diagnostics), nl=False)
     elif output_format == "text":
-        click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source), nl=False, color=color)
+        click.echo(FORMATS["text"](diagnostics, color=color, show_source=not no_show_source, show_details=show_details), nl=False, color=color)
         if not quiet and not nothing_checked:
             if diagnostics:
                 click.echo("")

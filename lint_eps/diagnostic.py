@@ -3,6 +3,14 @@
 Diagnostics are plain frozen data so that they can cross process boundaries, be cached as JSON and be
 compared for equality (the benchmark checks that every speed-up yields identical findings).
 Rows and columns are 1-based and columns count characters, as in ruff's JSON output.
+
+A finding has two texts: `message`, one short line (what is wrong and what to do, as ruff's messages), and
+`details`, the full explanation (why it fails, in the framework the code uses), shown on request
+(`--show-details`, hover, SARIF markdown, the JSON `details` key).
+
+Severity is one model everywhere (text summary, GitHub annotations, SARIF, JSON, the language server): a rule's
+finding is a "warning" (code that may fail on some input), and the engine's own diagnostics, which mean the file
+could not be checked (EPS001 syntax error, EPS002 internal error, EPS003 unreadable file), are "errors".
 """
 
 from __future__ import annotations
@@ -11,6 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Applicability = Literal["safe", "unsafe"]
+Severity = Literal["error", "warning"]
+
+# The engine's diagnostics: the file (or part of it) could not be checked.
+ERROR_CODES = frozenset({"EPS001", "EPS002", "EPS003"})
+
+
+def severity(code: str) -> Severity:
+    """The one severity of a code, used by every output format and the language server."""
+    return "error" if code in ERROR_CODES else "warning"
 
 DOCS_URL = "https://github.com/lint-eps/lint-eps/blob/main/docs/rules/{code}.md"
 
@@ -82,16 +99,21 @@ class Diagnostic:
     noqa_row: int | None = None
     rule_name: str = ""
     related: tuple[tuple[str, Location], ...] = field(default=())
+    details: str = ""
 
     @property
     def url(self) -> str | None:
         return docs_url(self.code)
 
+    @property
+    def severity(self) -> Severity:
+        return severity(self.code)
+
     def sort_key(self) -> tuple[Any, ...]:
         return (self.filename, self.location, self.code)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ruff JSON shape (plus `rule_name`), also used as the cache format."""
+        """The ruff JSON shape (plus `rule_name`, `related` and `details`), also used as the cache format."""
         return {
             "code": self.code,
             "message": self.message,
@@ -103,6 +125,7 @@ class Diagnostic:
             "noqa_row": self.noqa_row,
             "rule_name": self.rule_name,
             "related": [{"message": m, "location": loc.to_dict()} for m, loc in self.related],
+            "details": self.details,
         }
 
     @classmethod
@@ -117,4 +140,5 @@ class Diagnostic:
             noqa_row=data.get("noqa_row"),
             rule_name=data.get("rule_name", ""),
             related=tuple((r["message"], Location.from_dict(r["location"])) for r in data.get("related", [])),
+            details=data.get("details", ""),
         )

@@ -297,7 +297,7 @@ def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnos
             for message, node in report.related
             if node in positions
         )
-        out.append(Diagnostic(report.code, report.message, path, start, end, fix, start.row, report.rule_name, related))
+        out.append(Diagnostic(report.code, report.message, path, start, end, fix, start.row, report.rule_name, related, report.details))
     return out
 
 

@@ -49,6 +49,8 @@ class Report:
     message: str
     fix: FixSpec | None = None
     related: tuple[tuple[str, cst.CSTNode], ...] = ()
+    # The full explanation behind the one-line message (why it fails, in the framework the code uses).
+    details: str = ""
     # Lower wins when two rules blame overlapping code for the same mistake; see `Rule.specificity`.
     specificity: int = 0
 
@@ -118,7 +120,10 @@ class Rule:
         *,
         fix: FixSpec | None = None,
         related: Sequence[tuple[str, cst.CSTNode]] = (),
+        details: str = "",
     ) -> None:
+        """Report `node`. `message` is one short line (what is wrong, what to do: ruff's style, about 100
+        characters); `details` carries the full explanation, shown by `--show-details`, hover and SARIF."""
         self.reports.append(
             Report(
                 code=self.code,
@@ -127,9 +132,15 @@ class Rule:
                 message=message or self.summary,
                 fix=fix,
                 related=tuple(related),
+                details=details,
                 specificity=self.specificity,
             )
         )
+
+    def quote(self, code: "cst.CSTNode | str", limit: int = 30) -> str:
+        """`code` in backticks for a one-line message: whitespace collapsed, cut to `limit` characters with `…`."""
+        text = " ".join((code if isinstance(code, str) else self.context.code(code)).split())
+        return f"`{text if len(text) <= limit else text[: limit - 1] + '…'}`"
 
     @staticmethod
     def fix(applicability: FixApplicability, message: str, *replacements: Replacement) -> FixSpec:

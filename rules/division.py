@@ -8,7 +8,7 @@ differentiable code (forward-safe, gradient NaN). Denominator analysis: `analysi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 import libcst.matchers as m
@@ -200,6 +200,8 @@ class _DivisionRule(Rule):
         """Why the division is safe from its surroundings ("where", "if", "cond", "repair", "exit"), or None.
         A NaN repaired after the fact ("repair") protects the value, not the gradient: only metric code takes it."""
         keys = self.denominator_keys(division.denominator)
+        if self._where_argument_tests(division, keys):
+            return "where"
         for guard in reversed(self._guards):
             if guard.kind == "repair":
                 if not role.differentiable:
@@ -213,6 +215,25 @@ class _DivisionRule(Rule):
         if repaired == "where" or (repaired == "repair" and not role.differentiable):
             return repaired
         return None
+
+    def _where_argument_tests(self, division: Division, keys: set[str]) -> bool:
+        """`np.divide(a, b, out=np.zeros_like(a), where=b != 0)`: the ufunc skips the slots where the mask is false,
+        so it never divides by 0 there. The mask must test the denominator (directly or through a local name).
+        Without `out=` those slots are left uninitialised: a different bug (garbage, not NaN/inf), not this one, so
+        the division counts as guarded either way."""
+        if division.family != "numpy" or not isinstance(division.node, cst.Call) or not keys:
+            return False
+        mask = next((a.value for a in division.node.args if a.keyword is not None and a.keyword.value == "where"), None)
+        if mask is None:
+            return False
+        tested = test_keys(mask, self.context)
+        bare = strip_parens(mask)
+        scope = self.context.function
+        if isinstance(bare, cst.Name) and scope is not None:
+            binding = scope.reaching_binding(bare)
+            if binding is not None and binding.value is not None:
+                tested |= test_keys(binding.value, self.context)
+        return bool(tested & keys)
 
     def _early_exit(self, node: cst.CSTNode, keys: set[str]) -> bool:
         """`if d == 0: return 0.0` / `if not d: raise` / `assert d > 0` before the division."""
@@ -367,10 +388,25 @@ def _tests_nan(node: cst.CSTNode, context) -> bool:  # type: ignore[no-untyped-d
     return False
 
 
-def _consequence(role: Role) -> str:
+# Frameworks without autodiff: a NaN there is a wrong value, never a gradient (NumPy warns, Python raises).
+NO_GRADIENT_FAMILIES = frozenset({"numpy", "python"})
+
+
+def _without_gradient(role: Role, family: str | None) -> Role:
+    """NumPy or plain-Python code is never differentiated, whatever its name says: judge it as metric code."""
+    return replace(role, differentiable=False) if family in NO_GRADIENT_FAMILIES and role.differentiable else role
+
+
+def _consequence(role: Role, family: str | None = None) -> str:
+    """What the NaN does, said in the framework the code uses."""
+    what = "the metric reports NaN" if role.is_metric else f"the {role.kind if role.kind != 'training' else 'result'} is NaN"
+    if family == "numpy":
+        return f"NumPy returns it with only a RuntimeWarning and {what}"
+    if family == "python":
+        return "on Python numbers it raises ZeroDivisionError"
     if role.differentiable:
         return "in a loss the NaN reaches the gradient, and the next optimizer step writes NaN into every weight it touches"
-    return "the metric reports NaN (and a running total that adds it stays NaN)"
+    return "the metric reports NaN (and a running total that adds it stays NaN)" if role.is_metric else what
 
 
 # ======================================================================================================
@@ -393,8 +429,11 @@ class UnguardedDivision(_DivisionRule):
     Guards that make it clean: a positive epsilon/smooth term in the denominator (literal, `K.epsilon()`,
     `keras.config.epsilon()`, a name like `eps`/`smooth`, or any other non-data term), `maximum(d, c > 0)`,
     `max(d, 1)`, `clip(d, c > 0, …)`, `d.clamp(min=c)`, `divide_no_nan`, a `where`/`if`/conditional expression
-    that tests the denominator, an earlier `if d == 0: return …`/`raise`/`assert d > 0`, `tf.cond`, and, in metric
-    code only, a NaN repaired afterwards (`nan_to_num`, `where(isnan(r), 0, r)`, `r[r != r] = 0`).
+    that tests the denominator, NumPy's `np.divide(a, d, out=np.zeros_like(a), where=d != 0)` (the mask, or the
+    local name it is bound to, must test `d`; without `out=` the skipped slots are left uninitialised, a
+    different bug that this rule does not report), an earlier `if d == 0: return …`/`raise`/`assert d > 0`,
+    `tf.cond`, and, in metric code only, a NaN repaired afterwards (`nan_to_num`, `where(isnan(r), 0, r)`,
+    `r[r != r] = 0`). NumPy and plain-Python code is never differentiated, so there it is judged as metric code.
 
     Not findings: divisions by constants, by shapes and lengths (`tf.shape(x)[0]`, `x.shape[0]`, `len(x)`,
     `x.numel()`: zero only for an empty batch, where the framework's own `reduce_mean` is NaN as well), by
@@ -464,6 +503,11 @@ class UnguardedDivision(_DivisionRule):
         "    return tf.where(tf.math.is_nan(iou), tf.zeros_like(iou), iou)\n",
         # A single where on the denominator in a metric (forward value is what matters).
         "import numpy as np\n\ndef f1_score(p, r):\n    return np.where(p + r > 0, 2 * p * r / (p + r), 0.0)\n",
+        # A NumPy ufunc that skips the zero denominators (`where=` testing it; `out=` fills the skipped slots).
+        "import numpy as np\n\ndef precision(tp, fp):\n"
+        "    return np.divide(tp, tp + fp, out=np.zeros_like(tp, dtype=float), where=(tp + fp) != 0)\n",
+        "import numpy as np\n\ndef recall(tp, fn):\n    denom = tp + fn\n    valid = denom > 0\n"
+        "    return np.true_divide(tp, denom, out=np.zeros(tp.shape), where=valid)\n",
         # Static shapes and hyperparameters.
         "import tensorflow as tf\n\ndef mse_loss(y_true, y_pred):\n"
         "    return tf.reduce_sum(tf.square(y_true - y_pred)) / tf.cast(tf.shape(y_true)[0], tf.float32)\n",
@@ -563,6 +607,13 @@ class UnguardedDivision(_DivisionRule):
             None,
         ),
         Invalid(
+            # `where=` that does not test the denominator skips nothing that matters.
+            "import numpy as np\n\ndef f1_score(tp, fp, fn, valid):\n"
+            "    return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(3), where=valid)\n",
+            "import numpy as np\n\ndef f1_score(tp, fp, fn, valid):\n"
+            "    return np.divide(2 * tp, 2 * tp + fp + fn + 1e-7, out=np.zeros(3), where=valid)\n",
+        ),
+        Invalid(
             # NaN repaired after the fact in a loss: the value is fixed, the gradient is not.
             "import torch\n\ndef weighted_loss(losses, weights):\n    out = (losses * weights).sum() / weights.sum()\n"
             "    return torch.nan_to_num(out)\n",
@@ -594,23 +645,25 @@ class UnguardedDivision(_DivisionRule):
             return  # log(p / (1 - p)): EPS203
         if _renormalises(division, den, self.context):
             return  # p / sum(p): a row of "probabilities" summing to 0 is not a distribution (invalid input)
+        family = self.family_for(division, den)
+        role = _without_gradient(role, family)
         if self.guarded_by_context(division, role):
             return
         repaired = self._repaired_later(division, self.denominator_keys(division.denominator)) if role.differentiable else None
-        family = self.family_for(division, den)
-        fix, how = self._fix(division, den, family)
+        fix, how, short_how = self._fix(division, den, family)
         den_code = " ".join(self.context.code(strip_parens(division.denominator)).split())
         if len(den_code) > 60:
             den_code = den_code[:57] + "..."
-        message = (
+        details = (
             f"Division by `{den_code}` in {role.reason} with no guard: {den.why}, so the result is "
-            f"NaN (0/0) or inf there; {_consequence(role)}"
+            f"NaN (0/0) or inf there; {_consequence(role, family)}"
         )
         if repaired == "repair":
-            message += " (repairing the NaN afterwards fixes the value, not the gradient)"
-        message += f". {how}"
+            details += " (repairing the NaN afterwards fixes the value, not the gradient)"
+        details += f". {how}"
+        message = f"Denominator {self.quote(strip_parens(division.denominator), 24)} {den.reason or 'can be 0'}; {short_how}"
         related = [("data-dependent value here", den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
-        self.report(node, message, fix=fix, related=related)
+        self.report(node, message, fix=fix, related=related, details=details)
 
     def _fix(self, division: Division, den: Denominator, family: str | None):  # type: ignore[no-untyped-def]
         code = self.context.code
@@ -621,10 +674,11 @@ class UnguardedDivision(_DivisionRule):
                 break
         if no_nan:
             how = f"Use `{no_nan}` (0 where the denominator is 0, with a zero gradient there)."
+            short_how = f"use `{no_nan}`"
             node = division.node
             if isinstance(node, cst.AugAssign):
                 if not simple_operand(node.target):
-                    return None, how
+                    return None, how, short_how
                 text = f"{code(node.target)} = {no_nan}({code(node.target)}, {code(strip_parens(node.value))})"
             else:
                 assert division.numerator is not None
@@ -633,15 +687,16 @@ class UnguardedDivision(_DivisionRule):
                     rest = [a for a in node.args if a.keyword is not None and a.keyword.value == "name"]
                     extra = "".join(f", {code(a)}" for a in rest)
                 text = f"{no_nan}({code(strip_parens(division.numerator))}, {code(strip_parens(division.denominator))}{extra})"
-            return self.fix("unsafe", f"Use `{no_nan}`", Replacement(node, text)), how
+            return self.fix("unsafe", f"Use `{no_nan}`", Replacement(node, text)), how, short_how
         if den.elementwise:
-            return None, "Guard it, e.g. `maximum(abs(d), eps)` keeping the sign, or a double `where`."
+            return None, "Guard it, e.g. `maximum(abs(d), eps)` keeping the sign, or a double `where`.", "floor `abs(d)` at eps or use a double `where`"
         epsilon = self.epsilon_spelling(family)
         how = f"Add `{epsilon}` to the denominator, or use a `maximum` floor."
+        short_how = f"add `{epsilon}` to it"
         new_den = self.plus(division.denominator, epsilon, code)
         if isinstance(division.node, cst.BinaryOperation) and not getattr(division.denominator, "lpar", None):
             new_den = f"({new_den})"
-        return self.fix("unsafe", f"Add `{epsilon}` to the denominator", Replacement(division.denominator, new_den)), how
+        return self.fix("unsafe", f"Add `{epsilon}` to the denominator", Replacement(division.denominator, new_den)), how, short_how
 
 
 def _odds(division: Division) -> bool:
@@ -822,7 +877,7 @@ class MisplacedEpsilon(_DivisionRule):
                 eps = self.context.code(strip_parens(other))
                 new = f"{self.context.code(division.numerator)} / ({self.plus(division.denominator, eps, self.context.code)})"
                 fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(node, new))
-            self._report(node, division, den, role, "is added after the division", fix)
+            self._report(node, division, den, role, "is added after the division", fix, "after the division")
             return
 
     # `a / b * (1 + eps)`
@@ -847,7 +902,7 @@ class MisplacedEpsilon(_DivisionRule):
                 eps = self.context.code(strip_parens(epss[0]))
                 new = f"{self.context.code(division.numerator)} / ({self.plus(division.denominator, eps, self.context.code)})"
                 fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(node, new))
-            self._report(node, division, den, role, "scales the quotient after the division", fix)
+            self._report(node, division, den, role, "scales the quotient after the division", fix, "scaling the quotient")
             return
 
     # `(a + eps) / b`
@@ -885,7 +940,7 @@ class MisplacedEpsilon(_DivisionRule):
                     num_text = code(parenthesize(strip_parens(rest[0])))
                     new = f"{num_text} / ({self.plus(division.denominator, eps, code)})"
                     fix = self.fix("safe", "Move the epsilon into the denominator", Replacement(division.node, new))
-        self._report(division.node, division, den, role, "is in the numerator, not the denominator", fix)
+        self._report(division.node, division, den, role, "is in the numerator, not the denominator", fix, "in the numerator")
 
     # -- shared -----------------------------------------------------------------------------------------------
     def _is_small_epsilon(self, node: cst.BaseExpression) -> bool:
@@ -905,7 +960,10 @@ class MisplacedEpsilon(_DivisionRule):
         if role is None:
             return None
         den = classify(division.denominator, self.context)
-        if den.kind != DATA or self.guarded_by_context(division, role):
+        if den.kind != DATA:
+            return None
+        role = _without_gradient(role, self.family_for(division, den))
+        if self.guarded_by_context(division, role):
             return None
         return role, den
 
@@ -935,15 +993,19 @@ class MisplacedEpsilon(_DivisionRule):
                     return False
         return True
 
-    def _report(self, node: cst.CSTNode, division: Division, den: Denominator, role: Role, where: str, fix) -> None:  # type: ignore[no-untyped-def]
+    def _report(self, node: cst.CSTNode, division: Division, den: Denominator, role: Role, where: str, fix, short_where: str) -> None:  # type: ignore[no-untyped-def]
         den_code = " ".join(self.context.code(strip_parens(division.denominator)).split())
         if len(den_code) > 60:
             den_code = den_code[:57] + "..."
+        family = self.family_for(division, den)
         self.report(
             node,
-            f"Misplaced epsilon in {role.reason}: it {where}, so it does not guard the denominator `{den_code}` ({den.why}); "
-            f"the quotient is still NaN/inf there and {_consequence(role)}. Put it in the denominator.",
+            f"Epsilon {short_where} does not guard {self.quote(strip_parens(division.denominator), 24)}; put it in the denominator",
             fix=fix,
+            details=(
+                f"Misplaced epsilon in {role.reason}: it {where}, so it does not guard the denominator `{den_code}` ({den.why}); "
+                f"the quotient is still NaN/inf there and {_consequence(role, family)}. Put it in the denominator."
+            ),
         )
 
 
@@ -1107,7 +1169,9 @@ class SingleWhereGuard(_DivisionRule):
         if len(what) > 50:
             what = what[:47] + "...`"
         op = "divides by" if kind == "division" else "takes the log of"
-        message = (
+        branch = "the division by" if kind == "division" else "the log of"
+        message = f"Gradient is NaN despite `where`: {branch} {self.quote(strip_parens(operand), 24)} still runs; use a double `where`"
+        details = (
             f"Single `where` guard in {role.reason}: the branch that {op} {what} is still computed where the condition "
             f"is false, so its inf/NaN enters the backward pass and the gradient is NaN (0 × inf) even though the "
             f"forward value is clean; sanitise the operand too (double where: `where(cond, {'d' if kind == 'division' else 'p'}, 1)` inside)"
@@ -1124,7 +1188,7 @@ class SingleWhereGuard(_DivisionRule):
                 replacements.append(Replacement(operand, text))
             fix = self.fix("safe", "Sanitise the operand with a second where (double-where pattern)", *replacements)
         related = [("computed here", n) for n in through_variable]
-        self.report(node, message, fix=fix, related=related)
+        self.report(node, message, fix=fix, related=related, details=details)
 
     def _hazards(self, branch: cst.BaseExpression, cond_keys: set[str]) -> list[tuple[cst.BaseExpression, str]]:
         found: list[tuple[cst.BaseExpression, str]] = []

@@ -207,15 +207,20 @@ class BadGlobalEpsilon(Rule):
         shown = self.context.code(value_node)
         literal = isinstance(strip_parens(value_node), (cst.Float, cst.Integer, cst.UnaryOperation, cst.Call))
         backend = self.context.settings.keras_backend
+        call = self.quote(f"set_epsilon({shown})", 28)
+        better = epsilon_literal(fmt.suggested_epsilon)
         if not math.isfinite(value):
+            short_message = f"{call}: epsilon is not finite, so Keras losses that read it return NaN"
             message = f"`set_epsilon({shown})`: epsilon is not finite, so every Keras loss and metric that reads epsilon() returns NaN"
         elif value <= 0:
+            short_message = f"{call} turns off every Keras epsilon guard; use {better}"
             message = (
                 f"`set_epsilon({shown})` turns off every guard that reads epsilon(): the clip to [eps, 1 - eps] lets p = 0 and "
                 f"p = 1 through, so binary crossentropy is NaN (0 * log(0)) or inf for saturated predictions "
                 f"(Keras 3 and tf_keras alike), and `x / (y + epsilon())` divides by zero"
             )
         elif fmt.round(1.0 - value) == 1.0:
+            short_message = f"{call}: 1 - eps rounds to 1 in {fmt.name}, so the clip lets p = 1 through; use {better}"
             message = (
                 f"`set_epsilon({shown})`: 1 - {short(value)} rounds to exactly 1.0 in {fmt.name} (1 - e == 1 for every e <= "
                 f"{short(fmt.absorbed_below_one)}), so Keras's clip(p, eps, 1 - eps) no longer keeps p below 1 and log(1 - p) "
@@ -228,15 +233,15 @@ class BadGlobalEpsilon(Rule):
                 f"{short(-math.log1p(-value))} per element in Keras 3, a confident mistake at most -log(eps) = "
                 f"{short(-math.log(value))}, and predictions beyond the clip get zero gradient"
             )
-            self.report(node, message)
+            short_message = f"{call} clips probabilities to [{short(value)}, {short(1 - value)}] in every Keras loss; use {better}"
+            self.report(node, short_message, details=message)
             return
         else:
             return
         fix = None
         if literal:
-            suggestion = epsilon_literal(fmt.suggested_epsilon)
-            fix = self.fix("unsafe", f"Use {suggestion}", Replacement(value_node, suggestion))
-        self.report(node, message, fix=fix)
+            fix = self.fix("unsafe", f"Use {better}", Replacement(value_node, better))
+        self.report(node, short_message, fix=fix, details=message)
 
     def _reported_non_number(self, call: cst.Call, value_node: cst.BaseExpression) -> bool:
         """A string, None or a bool: Keras 3 and tf_keras store the value unconverted (`_EPSILON = value`), so
@@ -419,10 +424,13 @@ class ImportTimeEpsilon(Rule):
                 continue  # a value read at run time: a configuration loader (Keras's own keras.json loader)
             self.report(
                 site.call,
-                "Global Keras epsilon set at import time: every program that imports this module gets "
-                f"`{' '.join(self.context.code(site.call).split())}` for all its Keras losses and metrics, depending on import "
-                "order (and only for functions traced after the import); set it in a function or under "
-                "`if __name__ == \"__main__\":`, or pass a local epsilon",
+                f"{self.quote(site.call, 36)} runs at import, for every importer; move it into a function",
+                details=(
+                    "Global Keras epsilon set at import time: every program that imports this module gets "
+                    f"`{' '.join(self.context.code(site.call).split())}` for all its Keras losses and metrics, depending on import "
+                    "order (and only for functions traced after the import); set it in a function or under "
+                    "`if __name__ == \"__main__\":`, or pass a local epsilon"
+                ),
             )
 
     @staticmethod

@@ -652,8 +652,12 @@ class EpsilonBelowResolution(Rule):
             )
         defaults = {f.default_of for f in (low_value, high_value) if f is not None and f.default_of}
         note = f" (with the default `{sorted(defaults)[0]}`)" if defaults else ""
-        message = f"Clip does not guard in {_where(fmt, why)}{note}: " + "; ".join(problems) + "; the loss is inf and its gradient NaN"
-        self.report(node, message, fix=self._clip_fix(low, high, fmt))
+        # NumPy has no gradient: the -inf is the result, with a RuntimeWarning.
+        effect = "NumPy returns -inf with only a RuntimeWarning" if callee.startswith("numpy") else "the loss is inf and its gradient NaN"
+        details = f"Clip does not guard in {_where(fmt, why)}{note}: " + "; ".join(problems) + f"; {effect}"
+        bound, value = (high, 1) if high_bad else (low, 0)
+        message = f"Clip bound {self.quote(bound, 24)} is {value} in {fmt.name}, so the clip does not guard; use {epsilon_literal(fmt.suggested_epsilon)}"
+        self.report(node, message, fix=self._clip_fix(low, high, fmt), details=details)
 
     def _feeds_one_minus(self, call: cst.Call) -> bool:
         """Whether the clipped value reaches `1 - p` (or `log1p(-p)`): directly, or through the name it is
@@ -722,9 +726,12 @@ class EpsilonBelowResolution(Rule):
             return
         self.report(
             node,
-            f"The floor `{self._short_code(floor)}` is stored as 0 in {_where(fmt, why)} (smallest subnormal "
-            f"{short(fmt.smallest_subnormal)}): maximum(x, 0) does not keep x away from 0, so a log of it is -inf "
-            f"and a division by it inf",
+            f"Floor {self.quote(floor, 24)} is 0 in {fmt.name}, so it does not keep x from 0; use {epsilon_literal(fmt.suggested_epsilon)}",
+            details=(
+                f"The floor `{self._short_code(floor)}` is stored as 0 in {_where(fmt, why)} (smallest subnormal "
+                f"{short(fmt.smallest_subnormal)}): maximum(x, 0) does not keep x away from 0, so a log of it is -inf "
+                f"and a division by it inf"
+            ),
         )
 
     # -- additions ----------------------------------------------------------------------------------------
@@ -767,7 +774,8 @@ class EpsilonBelowResolution(Rule):
             new_code = self.context.code(new)
             self.report(
                 node,
-                f"`{self._short_code(node)}` adds `{self._short_code(eps_node)}` to `{self._short_code(base_node)}` first, and in "
+                f"{self.quote(eps_node, 16)} is absorbed by `{base:g}` in {fmt.name} before the subtraction; write {self.quote(new_code, 30)}",
+                details=f"`{self._short_code(node)}` adds `{self._short_code(eps_node)}` to `{self._short_code(base_node)}` first, and in "
                 f"{_where(fmt, why)} that sum rounds to exactly {base:g}, so the guard vanishes: at "
                 f"`{self._short_code(node.right)}` = {base:g} the result is 0 (log(0) = -inf, division by it inf); write `{new_code}`",
                 fix=self.fix("safe", f"Add the epsilon last: `{new_code}`", Replacement(node, new)),
@@ -790,7 +798,8 @@ class EpsilonBelowResolution(Rule):
                 continue
             self.report(
                 node,
-                f"`{self._short_code(eps_node)}` is stored as 0 in {fmt.name} (anything <= {short(fmt.rounds_to_zero)} is; smallest "
+                f"{self.quote(eps_node, 16)} is 0 in {fmt.name}, so {self.quote(node, 24)} does not guard; use a larger eps or float32",
+                details=f"`{self._short_code(eps_node)}` is stored as 0 in {fmt.name} (anything <= {short(fmt.rounds_to_zero)} is; smallest "
                 f"subnormal {short(fmt.smallest_subnormal)}), so `{self._short_code(node)}` is just `{self._short_code(operand)}`: "
                 f"log of it is -inf and a division by it inf where it is 0",
             )
@@ -816,7 +825,8 @@ class EpsilonBelowResolution(Rule):
                 continue  # stored as 0 is reported on the addition itself
             self.report(
                 node,
-                f"In {fmt.name} `{self._short_code(eps_node)}` is stored as {short(stored)} and 1 / {short(stored)} = "
+                f"1 / {self.quote(eps_node, 16)} overflows {fmt.name}: inf where {self.quote(operand, 16)} is 0; use eps >= {short(fmt.reciprocal_overflow)}",
+                details=f"In {fmt.name} `{self._short_code(eps_node)}` is stored as {short(stored)} and 1 / {short(stored)} = "
                 f"{short(1.0 / stored)} overflows (max {short(fmt.max)}): where `{self._short_code(operand)}` is 0 the quotient is inf for any "
                 f"numerator above {short(stored * fmt.max)}; use an epsilon >= {short(fmt.reciprocal_overflow)} or compute in float32",
             )

@@ -190,15 +190,26 @@ class LogOfActivation(Rule):
         else:
             why = "is -inf for any class whose probability underflows to 0"
         better = "log_sigmoid(-x)" if activation.complement else f"log_{activation.kind}(x)"
+        short_why = (
+            "is -inf once sigmoid(x) rounds to 1" if activation.complement
+            else "is -inf once sigmoid(x) underflows" if activation.kind == "sigmoid"
+            else "is -inf once a probability underflows"
+        )
+        # NumPy/SciPy have no gradient: the -inf is the result, with a RuntimeWarning.
+        callee = self.context.callee(node) or ""
+        effect = (
+            "so NumPy returns -inf with only a RuntimeWarning, and a loss or metric built on it is inf or NaN"
+            if callee.startswith(("numpy", "scipy"))
+            else "and the loss and its gradient become inf/NaN"
+        )
         fix = None
         if replacement is not None:
-            new_code = self.context.code(replacement)
-            message = f"`{what}` {why}, and the loss and its gradient become inf/NaN; use `{new_code}`"
-            fix = self.fix("safe", f"Replace with `{new_code}`", Replacement(node, replacement))
-        else:
-            message = f"`{what}` {why}, and the loss and its gradient become inf/NaN; use `{better}`"
+            better = self.context.code(replacement)
+            fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement))
+        message = f"`{what}` {short_why}; use {self.quote(better, 40)}"
+        details = f"`{what}` {why}, {effect}; use `{better}`"
         related = [("activation here", activation.call)] if via_variable else []
-        self.report(node, message, fix=fix, related=related)
+        self.report(node, message, fix=fix, related=related, details=details)
 
     def _log_operand(self, node: cst.Call) -> cst.BaseExpression | None:
         callee = self.context.callee(node)

@@ -345,7 +345,23 @@ class LogOfProbability(Rule):
         role = function_role(self.context)
         if value.needs_role and role is None:
             return
-        self.report(log.call, self._message(log, value, complement_of, role), fix=self._fix(log, value, complement_of), related=self._related(value))
+        self.report(
+            log.call,
+            self._short_message(log, value, complement_of),
+            fix=self._fix(log, value, complement_of),
+            related=self._related(value),
+            details=self._message(log, value, complement_of, role),
+        )
+
+    def _short_message(self, log: LogCall, value: Provenance, complement_of: cst.BaseExpression | None) -> str:
+        """One line: the log, the value that breaks it, the remedy."""
+        source = value.source or "prediction"
+        result = "raises ValueError" if log.family == "math" else "is -inf"
+        target, at = (complement_of, 1) if complement_of is not None else (log.operand, 0)
+        quoted = self.quote(target, 20)
+        where = f"where {quoted if not quoted.endswith('…`') else ('its argument' if at == 0 else 'the probability')} is {at}"
+        advice = f"use `log_{source}` on the logits" if source in ("sigmoid", "softmax") else "clip it to [eps, 1 - eps]"
+        return f"{self.quote(log.call, 30)} {result} {where}; {advice}"
 
     def _message(self, log: LogCall, value: Provenance, complement_of: cst.BaseExpression | None, role: Role | None) -> str:
         call = brief(self.context, log.call)

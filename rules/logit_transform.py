@@ -164,7 +164,10 @@ class UnclippedLogitTransform(Rule):
         if not known_probability and function_role(self.context) is None:
             return  # an unknown value outside metric/loss/training code
         related = [("the probability comes from here", value.origin_node)] if value.origin_node is not None else []
-        self.report(transform.node, self._message(transform, value), fix=self._fix(transform), related=related)
+        result = "raises" if transform.log.family == "math" else "is ±inf"
+        p = self.quote(transform.p, 16)
+        message = f"{self.quote(transform.node, 30)} {result} where {p if not p.endswith('…`') else 'p'} is 0 or 1; clip it to [eps, 1 - eps] first"
+        self.report(transform.node, message, fix=self._fix(transform), related=related, details=self._message(transform, value))
 
     def _message(self, transform: LogitTransform, value: Provenance) -> str:
         code = brief(self.context, transform.p, 40)

@@ -483,8 +483,16 @@ class ProbabilitiesAsLogits(_LogitsRule):
             return
         if site.expects == LOG_PROBS and site.output.kind != "softmax":
             return
-        message = self._message(site)
-        self.report(site.node, message, fix=self._fix(site), related=self._related(site))
+        self.report(site.node, self._short_message(site), fix=self._fix(site), related=self._related(site), details=self._message(site))
+
+    def _short_message(self, site: LossSite) -> str:
+        kind = site.output.kind
+        if site.compiled:
+            return f"`{site.api.short}(from_logits=True)` on a model that ends in a {kind}; drop one of them"
+        if site.expects == LOG_PROBS:
+            return f"`{site.api.short}` expects log-probabilities but gets a softmax output; use `log_softmax`"
+        flag = " (from_logits=True)" if site.api.expects == SWITCH else ""
+        return f"`{site.api.short}`{flag} gets a {kind} output, not logits; pass the logits"
 
     def _message(self, site: LossSite) -> str:
         kind = site.output.kind
@@ -646,7 +654,17 @@ class LogitsAsProbabilities(_LogitsRule):
             return
         if site.expects == LOG_PROBS and site.output.producer == NAME and not isinstance(site.output.node, cst.Attribute):
             return  # log-probabilities are often *named* logits; only `outputs.logits` or a linear layer counts
-        self.report(site.node, self._message(site), fix=self._fix(site), related=self._related(site))
+        self.report(site.node, self._short_message(site), fix=self._fix(site), related=self._related(site), details=self._message(site))
+
+    def _short_message(self, site: LossSite) -> str:
+        api = site.api
+        if site.compiled:
+            return f"{self.quote(site.loss_value, 36)} gets logits from a linear last layer; set from_logits=True"  # type: ignore[arg-type]
+        if api.framework == TORCH:
+            remedy = "use `cross_entropy`" if api.expects == LOG_PROBS else "use `binary_cross_entropy_with_logits`"
+            wanted = "log-probabilities" if api.expects == LOG_PROBS else "probabilities"
+            return f"`{api.short}` gets logits, not {wanted}; {remedy}"
+        return f"`{api.short}` gets logits, not probabilities; pass from_logits=True"
 
     def _message(self, site: LossSite) -> str:
         api = site.api
@@ -809,6 +827,7 @@ class ProbabilityLossFloor(_LogitsRule):
         if api.framework == TORCH:
             if out.kind != "sigmoid":
                 return
+            short = f"`{api.short}` of a sigmoid saturates; use `binary_cross_entropy_with_logits`"
             message = (
                 f"`{api.short}` on a sigmoid output: in float32 the sigmoid rounds to exactly 1 from x = 16.6 (and to 0 "
                 "below -88.7) and the log is floored at -100, so confident predictions get a loss of 0 or 100 with no gradient (and BCELoss "
@@ -833,6 +852,7 @@ class ProbabilityLossFloor(_LogitsRule):
             else:
                 return
             loss_text = self.context.code(site.loss_value) if site.compiled else api.short  # type: ignore[arg-type]
+            short = f"{self.quote(loss_text, 36)} clips the {out.kind} at 1e-7, a loss floor; use from_logits=True"
             message = (
                 f"`{loss_text}` clips {made} to [1e-7, 1 - 1e-7]{rescue}: the loss floors at 1.19e-07 and the gradient "
                 "of every prediction beyond the clip is zero, so confident mistakes stop being corrected; use a linear "
@@ -840,7 +860,7 @@ class ProbabilityLossFloor(_LogitsRule):
             )
         else:
             return
-        self.report(site.node, message, fix=self._fix(site), related=self._related(site))
+        self.report(site.node, short, fix=self._fix(site), related=self._related(site), details=message)
 
     def _in_tf_function(self) -> bool:
         for scope in reversed(self.context.scopes):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import CLEAN, TF_LOSS, run_cli, write
 
 
@@ -17,7 +19,7 @@ def test_findings_exit_1_with_location_source_and_caret(project: Path) -> None:
     assert "tf.math.log_sigmoid(logits)" in lines[0]
     assert lines[1] == "6 |     return -tf.reduce_mean(y_true * tf.math.log(probs) + (1.0 - y_true) * tf.math.log(1.0 - tf.sigmoid(logits)))"
     assert lines[2] == "  |                                     " + "^" * len("tf.math.log(probs)")
-    assert "Found 2 errors." in result.stdout
+    assert "Found 2 warnings." in result.stdout
     assert "[*] 2 fixable with the `--fix` option." in result.stdout
     assert result.stderr == ""
 
@@ -115,7 +117,11 @@ def test_json_output_has_ruff_shape(project: Path, cli) -> None:
     data = json.loads(result.output)
     assert len(data) == 2
     first = data[0]
-    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+    # ruff's keys, plus `severity` and `details` (which ruff-shaped consumers ignore)
+    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "severity", "details"}
+    assert first["severity"] == "warning"
+    assert first["message"] == "`log(sigmoid(x))` is -inf once sigmoid(x) underflows; use `tf.math.log_sigmoid(logits)`"
+    assert "x < -88.7 in float32" in first["details"]
     assert first["code"] == "EPS202"
     assert first["filename"] == "losses.py"
     assert first["location"] == {"row": 6, "column": 37}
@@ -147,13 +153,19 @@ def test_sarif_output_for_code_scanning(project: Path, cli) -> None:
     region = result0["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 6, "startColumn": 37, "endLine": 6, "endColumn": 55}
     assert result0["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "losses.py"
+    assert result0["level"] == "warning"
+    assert result0["message"]["text"].endswith("use `tf.math.log_sigmoid(logits)`") and "\n" not in result0["message"]["text"]
+    assert result0["message"]["markdown"].startswith(result0["message"]["text"] + "\n\n")
+    assert "x < -88.7 in float32" in result0["message"]["markdown"]
 
 
 def test_github_annotations(project: Path, cli) -> None:
     write(project, "losses.py", TF_LOSS)
     lines = cli(["--output-format", "github", "losses.py"], project).output.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("::error title=lint-eps (EPS202),file=losses.py,line=6,col=37,endLine=6,endColumn=55::EPS202 `log(sigmoid(x))`")
+    assert lines[0].startswith("::warning title=lint-eps (EPS202),file=losses.py,line=6,col=37,endLine=6,endColumn=55::EPS202 `log(sigmoid(x))`")
+    # The one-line message, then (escaped newlines: one annotation) the explanation.
+    assert "log_sigmoid(logits)`%0A%0A`log(sigmoid(x))` is -inf once sigmoid(x) underflows (x < -88.7" in lines[0]
 
 
 def test_statistics_counts_per_code(project: Path, cli) -> None:
@@ -212,3 +224,49 @@ def test_unused_noqa_is_opt_in_and_fixable(project: Path, cli) -> None:
     assert "m.py:2:30: EPS004 [*] `# noqa` with unused code EPS202 (no such finding on this line)" in result.output
     assert cli(["--extend-select", "EPS004", "--fix", "m.py"], project).exit_code == 0
     assert path.read_text() == source.replace("v = torch.log_softmax(x, 1)  # noqa: EPS202", "v = torch.log_softmax(x, 1)")
+
+
+def test_show_details_prints_the_explanation_under_each_finding(project: Path) -> None:
+    write(project, "losses.py", TF_LOSS)
+    plain = run_cli(["--no-cache", "losses.py"], project).stdout
+    assert "= why:" not in plain and "x < -88.7" not in plain
+    detailed = run_cli(["--no-cache", "--show-details", "losses.py"], project).stdout.splitlines()
+    head = detailed.index(next(line for line in detailed if line.startswith("losses.py:6:37: EPS202")))
+    # message, source line, caret, the related note, then the explanation, indented and wrapped to the terminal.
+    assert detailed[head + 3] == "  note: activation here at losses.py:5:13"
+    assert detailed[head + 4].startswith("  = why: `log(sigmoid(x))` is -inf once sigmoid(x) underflows (x < -88.7 in float32")
+    assert detailed[head + 5].startswith("    ") and all(len(line) <= 100 for line in detailed[head + 4 : head + 6])
+
+
+BROKEN = "def f(:\n    pass\n"
+
+
+def test_one_severity_in_every_format(project: Path, cli) -> None:
+    """A rule's finding is a warning and a file that cannot be checked an error, in the text summary, GitHub
+    annotations, SARIF, JSON and the language server alike."""
+    write(project, "losses.py", TF_LOSS)
+    write(project, "broken.py", BROKEN)
+    args = ["--no-cache", "broken.py", "losses.py"]
+    text = cli(args, project).output
+    assert "Found 1 error and 2 warnings." in text
+    data = json.loads(cli([*args, "--output-format", "json"], project).output)
+    words = {d["code"]: d["severity"] for d in data}
+    assert words == {"EPS001": "error", "EPS202": "warning"}
+    github = cli([*args, "--output-format", "github"], project).output.splitlines()
+    assert {line.split("::")[2].split()[0]: line.split()[0].lstrip(":") for line in github} == words
+    sarif = json.loads(cli([*args, "--output-format", "sarif"], project).output)["runs"][0]
+    assert {r["ruleId"]: r["level"] for r in sarif["results"]} == words
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in sarif["tool"]["driver"]["rules"]}
+    assert levels["EPS001"] == "error" and levels["EPS202"] == "warning"
+
+    pytest.importorskip("lsprotocol", reason="the language server's types come with the lsp extra")
+    from lsprotocol import types
+
+    from lint_eps.diagnostic import Diagnostic
+    from lint_eps.server.convert import PositionMapper, to_lsp_diagnostic
+
+    lsp = {"warning": types.DiagnosticSeverity.Warning, "error": types.DiagnosticSeverity.Error}
+    mapper = PositionMapper(TF_LOSS)
+    for record in data:
+        converted = to_lsp_diagnostic(Diagnostic.from_dict(record), mapper, "file:///losses.py")
+        assert converted.severity == lsp[record["severity"]], record["code"]

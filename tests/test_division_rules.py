@@ -58,7 +58,7 @@ def test_keras_f1_metrics_are_reported_and_fixed(cli, project: Path) -> None:
     # metric code.
     assert rows(found) == [("EPS101", 7), ("EPS102", 13)]
     by_code = {d["code"]: d for d in found}
-    assert "possible_positives" in by_code["EPS101"]["message"] and "NaN" in by_code["EPS101"]["message"]
+    assert "possible_positives" in by_code["EPS101"]["message"] and "NaN" in by_code["EPS101"]["details"]
     assert by_code["EPS101"]["fix"]["applicability"] == "unsafe"
     assert by_code["EPS102"]["fix"]["applicability"] == "safe"
 
@@ -105,7 +105,7 @@ def test_dice_smooth_both_sides_is_clean_and_one_sided_smooth_is_fixed(cli, proj
     assert rows(found) == [("EPS101", 20), ("EPS102", 14)]
     eps101 = next(d for d in found if d["code"] == "EPS101")
     # A loss: the message says what the NaN does to training, and the TF fix is divide_no_nan.
-    assert "gradient" in eps101["message"] and "divide_no_nan" in eps101["message"]
+    assert "gradient" in eps101["details"] and "divide_no_nan" in eps101["message"]
 
     cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
     text = path.read_text()
@@ -158,7 +158,7 @@ def test_torchmetrics_state_counts_samples_or_positives(cli, project: Path) -> N
     # `total` counting elements (numel) is nonzero after one update: not reported. `total` counting positive
     # targets is 0 for a batch without positives: reported in `compute`.
     assert rows(found) == [("EPS101", 32)]
-    assert "self.total" in found[0]["message"] and "torchmetrics" in found[0]["message"]
+    assert "self.total" in found[0]["message"] and "torchmetrics" in found[0]["details"]
     cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
     assert "return self.hits / (self.total + 1e-7)" in path.read_text()
 
@@ -223,7 +223,7 @@ def test_single_where_in_loss_only_and_double_where_fix(cli, project: Path) -> N
     found = report(cli, project)
     # One mistake, one finding: EPS103 on the loss; the metric's single where is fine.
     assert rows(found) == [("EPS103", 6)]
-    assert "gradient is NaN" in found[0]["message"]
+    assert "gradient is NaN" in found[0]["details"]
     assert found[0]["fix"]["applicability"] == "safe"
     cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--exit-zero"], project)
     text = path.read_text()
@@ -274,9 +274,49 @@ def test_torch_jax_numpy(cli, project: Path) -> None:
     write(project, "mixed.py", MIXED)
     found = report(cli, project)
     assert rows(found) == [("EPS101", 10), ("EPS101", 22), ("EPS101", 29)]
-    messages = {d["location"]["row"]: d["message"] for d in found}
+    messages = {d["location"]["row"]: d["details"] for d in found}
     assert "in a loss the NaN reaches the gradient" in messages[10]
     assert "metric reports NaN" in messages[29]
+
+
+# -- NumPy: no autodiff, and ufuncs that skip the zero denominators ------------------------------------------------
+NUMPY_EVALUATION = '''\
+import numpy as np
+
+
+def weighted_mse_loss(errors, weights):
+    # A NumPy "loss" (evaluation code): it has no gradient to poison.
+    return np.sum(errors ** 2 * weights) / np.sum(weights)
+
+
+def precision(tp, fp):
+    return np.divide(tp, tp + fp, out=np.zeros_like(tp, dtype=float), where=(tp + fp) != 0)
+
+
+def recall(tp, fn):
+    denom = tp + fn
+    valid = denom > 0
+    return np.true_divide(tp, denom, out=np.zeros(tp.shape), where=valid)
+
+
+def f1_score(tp, fp, fn, selected):
+    # The mask says nothing about the denominator: slots it keeps still divide by 0.
+    return np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(tp.shape), where=selected)
+'''
+
+
+def test_numpy_loss_message_says_what_numpy_does_not_gradient(cli, project: Path) -> None:
+    write(project, "evaluation.py", NUMPY_EVALUATION)
+    found = report(cli, project)
+    loss = next(d for d in found if d["location"]["row"] == 6)
+    text = loss["message"] + " " + loss["details"]
+    assert "RuntimeWarning" in loss["details"] and "gradient" not in text and "optimizer" not in text
+
+
+def test_numpy_divide_with_a_where_mask_on_the_denominator_is_a_guard(cli, project: Path) -> None:
+    write(project, "evaluation.py", NUMPY_EVALUATION)
+    # precision (row 10) and recall (row 16) skip the zero denominators; f1 (row 21) masks something else.
+    assert rows(report(cli, project)) == [("EPS101", 6), ("EPS101", 21)]
 
 
 # -- Guards recognised through local variables and control flow -----------------------------------------------

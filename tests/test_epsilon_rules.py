@@ -196,9 +196,9 @@ def test_library_module_setting_epsilon_at_import_is_reported_twice(project: Pat
     write(project, "losses.py", LIBRARY)
     found = findings(project, "losses.py")
     assert [(f["code"], f["location"]["row"]) for f in found] == [("EPS401", 4), ("EPS402", 4)]
-    bad_value = found[0]["message"]
+    bad_value = found[0]["details"]
     assert "1 - 1e-12 rounds to exactly 1.0 in float32" in bad_value and "NaN" in bad_value
-    assert "import time" in found[1]["message"]
+    assert "import time" in found[1]["details"] and "at import" in found[1]["message"]
 
 
 def test_training_script_setting_epsilon_in_its_main_block_is_clean(project: Path) -> None:
@@ -235,7 +235,7 @@ def test_eps401_message_follows_the_configured_keras_backend(project: Path) -> N
     (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n[tool.lint-eps]\nkeras-backend = 'torch'\n")
     write(project, "config.py", "import keras\n\n\ndef configure():\n    keras.config.set_epsilon(1e-9)\n")
     (finding,) = findings(project, "config.py")
-    assert "torch backend" in finding["message"] and "-100" in finding["message"] and "JAX" not in finding["message"]
+    assert "torch backend" in finding["details"] and "-100" in finding["details"] and "JAX" not in finding["details"]
 
 
 # -- EPS403 through the CLI ---------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_mixed_precision_layer_with_keras_default_clip(project: Path) -> None:
     path = write(project, "model.py", MIXED_PRECISION_MODEL)
     (finding,) = findings(project, "model.py")
     assert finding["code"] == "EPS403" and finding["location"]["row"] == 12
-    assert "float16" in finding["message"] and "mixed_float16" in finding["message"] and "log(0) = -inf" in finding["message"]
+    assert "float16" in finding["message"] and "mixed_float16" in finding["details"] and "log(0) = -inf" in finding["details"]
     assert run_cli(["--select", "EPS403", "--fix", "model.py"], project).returncode == 1  # the fix is unsafe
     assert run_cli(["--select", "EPS403", "--fix", "--unsafe-fixes", "model.py"], project).returncode == 0
     assert "p = ops.clip(p, 1e-3, 1 - 1e-3)" in path.read_text()
@@ -289,7 +289,7 @@ def test_evaluation_order_is_fixed_by_safe_fix_and_the_fix_removes_the_inf(proje
     path = write(project, "bce.py", EVALUATION_ORDER)
     (finding,) = findings(project, "bce.py")
     assert finding["code"] == "EPS403" and finding["fix"]["applicability"] == "safe"
-    assert "rounds to exactly 1" in finding["message"]
+    assert "rounds to exactly 1" in finding["details"]
     result = run_cli(["--select", "EPS403", "--fix", "bce.py"], project)
     assert result.returncode == 0, result.stdout
     fixed = path.read_text()
@@ -317,7 +317,7 @@ def test_float16_additive_guard_and_numpy_float64_code(project: Path) -> None:
     write(project, "metrics_np.py", "import numpy as np\n\n\ndef log_loss(y, p):\n    p = np.clip(p, 1e-12, 1 - 1e-12)\n    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))\n")
     found = findings(project, ".")
     assert [(f["filename"], f["location"]["row"]) for f in found] == [("norm.py", 7)]
-    assert "`1e-8` is stored as 0 in float16" in found[0]["message"]
+    assert "`1e-8` is stored as 0 in float16" in found[0]["details"]
 
 
 # -- Issue 16: setters assigned, values of the wrong type, library epsilons in half precision -----------------

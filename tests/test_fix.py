@@ -44,7 +44,7 @@ def test_diff_prints_unified_diff_and_writes_nothing(project: Path) -> None:
     assert result.stdout.startswith("--- a/losses.py\n+++ b/losses.py\n")
     assert "-    return -tf.reduce_mean(y_true * tf.math.log(probs)" in result.stdout
     assert "+    return -tf.reduce_mean(y_true * tf.math.log_sigmoid(logits)" in result.stdout
-    assert "Would fix 2 errors in 1 file." in result.stderr
+    assert "Would fix 2 findings in 1 file." in result.stderr
     clean = run_cli(["--diff", "--fix", "losses.py"], project)
     assert path.read_text() == TF_LOSS, "--diff wins over --fix"
     assert clean.returncode == 1
@@ -139,11 +139,11 @@ def test_diff_with_only_unsafe_fixes_says_that_they_exist(project: Path) -> None
     path = write(project, "metrics.py", UNGUARDED_RECALL)
     safe = run_cli(["--diff", "metrics.py"], project)
     assert (safe.returncode, safe.stdout) == (0, "")
-    assert safe.stderr == "No errors would be fixed (1 fix available with `--unsafe-fixes`).\n"
+    assert safe.stderr == "No findings would be fixed (1 fix available with `--unsafe-fixes`).\n"
     write(project, "losses.py", TF_LOSS)
     both = run_cli(["--diff", "losses.py", "metrics.py"], project)
     assert both.returncode == 1
-    assert both.stderr == "Would fix 2 errors in 1 file (1 more fix available with `--unsafe-fixes`).\n"
+    assert both.stderr == "Would fix 2 findings in 1 file (1 more fix available with `--unsafe-fixes`).\n"
     unsafe = run_cli(["--diff", "--unsafe-fixes", "metrics.py"], project)
-    assert unsafe.returncode == 1 and unsafe.stderr == "Would fix 1 error in 1 file.\n"
+    assert unsafe.returncode == 1 and unsafe.stderr == "Would fix 1 finding in 1 file.\n"
     assert path.read_text() == UNGUARDED_RECALL

@@ -99,7 +99,7 @@ model_m.compile(loss=customLoss, optimizer="adam", metrics=["accuracy"])
 def test_keras_focal_loss_log_of_p_t_is_found_and_clipped_with_keras_epsilon() -> None:
     found = [d for d in findings(KERAS_FOCAL) if d.code.startswith("EPS2")]
     assert [(d.code, d.location.row) for d in found] == [("EPS201", 15)]
-    message = found[0].message
+    message = found[0].details
     assert "`p_t` (from `y_pred`, the prediction passed to `call`)" in message
     assert "-inf" in message and "NaN" in message
     fixed = fix_source(KERAS_FOCAL, "train.py", DEFAULT, unsafe=True)
@@ -128,7 +128,7 @@ def test_a_floor_alone_leaves_the_complement_unguarded() -> None:
 def test_hand_written_torch_nll_on_softmax_probabilities() -> None:
     found = [d for d in findings(TORCH_NLL) if d.code.startswith("EPS2")]
     assert [(d.code, d.location.row) for d in found] == [("EPS201", 8)]
-    message = found[0].message
+    message = found[0].details
     assert "`picked` (from the output of `F.softmax`)" in message
     assert "log_softmax" in message
     assert "floors each log at -100" in message  # why this is worse than F.binary_cross_entropy
@@ -141,8 +141,8 @@ def test_hand_written_torch_nll_on_softmax_probabilities() -> None:
 def test_numpy_logloss_metric_reports_both_logs_without_gradient_talk() -> None:
     found = [d for d in findings(NUMPY_METRIC) if d.code.startswith("EPS2")]
     assert [(d.code, d.location.row) for d in found] == [("EPS201", 6), ("EPS201", 6)]
-    assert all("RuntimeWarning" in d.message and "gradient" not in d.message for d in found)
-    assert "`1 - y_prob` is exactly 0" in found[1].message
+    assert all("RuntimeWarning" in d.details and "gradient" not in d.message + d.details for d in found)
+    assert "`1 - y_prob` is exactly 0" in found[1].details
     fixed = fix_source(NUMPY_METRIC, "metrics.py", DEFAULT, unsafe=True)
     assert "np.log(np.clip(y_prob, 1e-7, 1 - 1e-7))" in fixed.text
     assert "np.log(1 - np.clip(y_prob, 1e-7, 1 - 1e-7))" in fixed.text
@@ -215,17 +215,19 @@ def test_iou_loss_without_overlap_guard() -> None:
     '''
     found = [d for d in findings(source) if d.code == "EPS201"]
     assert [d.location.row for d in found] == [6]
-    assert "do not overlap" in found[0].message
+    assert "do not overlap" in found[0].details
 
 
 # -- EPS203 ---------------------------------------------------------------------------------------------------
 def test_seed_custom_loss_is_one_eps203_finding(project: Path, cli) -> None:
     write(project, "seed.py", SEED_CUSTOM_LOSS)
-    result = cli(["check", "--no-cache", "--no-show-source", "seed.py"], cwd=project)
+    result = cli(["check", "--no-cache", "--no-show-source", "--show-details", "seed.py"], cwd=project)
     lines = [line for line in result.output.splitlines() if ": EPS" in line]
     assert len(lines) == 1, result.output
     assert lines[0].startswith("seed.py:7:14: EPS203")
-    assert "+inf" in lines[0] and "NaN" in lines[0]
+    assert "±inf" in lines[0]
+    explanation = " ".join(line.strip() for line in result.output.split(lines[0], 1)[1].split("\n\n", 1)[0].splitlines()).strip()
+    assert explanation.startswith("= why:") and "+inf" in explanation and "NaN" in explanation
 
 
 def test_seed_custom_loss_fix_clips_before_the_transform(project: Path, cli) -> None:

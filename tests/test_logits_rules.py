@@ -117,12 +117,26 @@ model.compile(loss="binary_crossentropy", optimizer="adam")
 
 
 def _findings(result) -> list[str]:
-    return [line for line in result.stdout.splitlines() if ": EPS30" in line]
+    """Each finding's line, followed (when run with --show-details) by its explanation joined back into one line."""
+    found: list[str] = []
+    in_details = False
+    for line in result.stdout.splitlines():
+        if ": EPS30" in line:
+            found.append(line)
+            in_details = False
+        elif found and line.startswith("  = why: "):
+            found[-1] += " | " + line[len("  = why: "):]
+            in_details = True
+        elif found and in_details and line.startswith("    "):
+            found[-1] += " " + line.strip()
+        else:
+            in_details = False
+    return found
 
 
 def test_sigmoid_model_compiled_with_from_logits_is_reported_on_the_loss_with_the_activation_line(project: Path) -> None:
     write(project, "model.py", KERAS_SIGMOID_FROM_LOGITS)
-    result = run_cli([*SELECT, "model.py"], project)
+    result = run_cli([*SELECT, "--show-details", "model.py"], project)
     assert result.returncode == 1, result.stderr
     found = _findings(result)
     assert len(found) == 1
@@ -141,7 +155,7 @@ def test_sigmoid_model_fix_drops_the_flag_and_the_result_is_clean(project: Path)
 
 def test_linear_model_with_binary_crossentropy_string_is_reported_and_fixed_to_from_logits(project: Path) -> None:
     path = write(project, "train.py", KERAS_LINEAR_WITH_PROBABILITY_LOSS)
-    result = run_cli([*SELECT, "train.py"], project)
+    result = run_cli([*SELECT, "--show-details", "train.py"], project)
     found = _findings(result)
     assert len(found) == 1 and found[0].startswith("train.py:7:38: EPS302 ")
     assert "stalls" in found[0] and "on every backend" in found[0]
@@ -167,10 +181,10 @@ def test_functional_model_with_trailing_activation_layer(project: Path) -> None:
 
 def test_torch_loop_with_bce_with_logits_on_a_sigmoid_module(project: Path) -> None:
     write(project, "loop.py", TORCH_LOOP)
-    result = run_cli([*SELECT, "loop.py"], project)
+    result = run_cli([*SELECT, "--show-details", "loop.py"], project)
     found = _findings(result)
     assert len(found) == 1
-    assert found[0].startswith("loop.py:25:16: EPS301 `BCEWithLogitsLoss` expects logits")
+    assert found[0].startswith("loop.py:25:16: EPS301 `BCEWithLogitsLoss` gets a sigmoid output, not logits")
     assert "nothing in PyTorch detects" in found[0]
     assert "at loop.py:13:16" in result.stdout  # the sigmoid in forward()
 
@@ -188,13 +202,13 @@ def test_focal_loss_pattern_stays_clean(project: Path) -> None:
 
 def test_keras_backend_setting_changes_the_message(project: Path) -> None:
     write(project, "model.py", KERAS_SIGMOID_FROM_LOGITS)
-    default = _findings(run_cli([*SELECT, "model.py"], project))[0]
+    default = _findings(run_cli([*SELECT, "--show-details", "model.py"], project))[0]
     assert "TensorFlow (the default backend)" in default
     (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n\n[tool.lint-eps]\nkeras-backend = \"jax\"\n")
-    jax = _findings(run_cli([*SELECT, "model.py"], project))[0]
+    jax = _findings(run_cli([*SELECT, "--show-details", "model.py"], project))[0]
     assert "on the configured jax backend Keras does not recover the logits" in jax
     (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n\n[tool.lint-eps]\nkeras-backend = \"tensorflow\"\n")
-    tf = _findings(run_cli([*SELECT, "model.py"], project))[0]
+    tf = _findings(run_cli([*SELECT, "--show-details", "model.py"], project))[0]
     assert "on the configured TensorFlow backend" in tf and "only the flag is wrong" in tf
 
 
@@ -205,19 +219,19 @@ def test_precision_floor_rule_is_opt_in_and_depends_on_the_backend(project: Path
     assert run_cli(["--no-cache", "--select", "EPS303", "model.py"], project).returncode == 0
     # The file itself selects the torch backend: the clip floors the loss there.
     write(project, "torch_backend.py", 'import os\nos.environ["KERAS_BACKEND"] = "torch"\n' + KERAS_SIGMOID_PROBABILITY_LOSS)
-    result = run_cli(["--no-cache", "--select", "EPS303", "torch_backend.py"], project)
+    result = run_cli(["--no-cache", "--show-details", "--select", "EPS303", "torch_backend.py"], project)
     found = _findings(result)
     assert len(found) == 1 and "EPS303" in found[0] and "the torch backend does not" in found[0]
     # Configured for JAX: the plain model is reported too.
     (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n\n[tool.lint-eps]\nkeras-backend = \"jax\"\n")
-    assert "the jax backend does not" in _findings(run_cli(["--no-cache", "--select", "EPS303", "model.py"], project))[0]
+    assert "the jax backend does not" in _findings(run_cli(["--no-cache", "--show-details", "--select", "EPS303", "model.py"], project))[0]
 
 
 def test_precision_floor_on_a_raw_tf_sigmoid_is_fixed_to_from_logits(project: Path) -> None:
     source = "import tensorflow as tf\n\n\ndef loss(y_true, z):\n    return tf.keras.losses.binary_crossentropy(y_true, tf.sigmoid(z))\n"
     path = write(project, "loss.py", source)
     assert run_cli(["--no-cache", "loss.py"], project).returncode == 0  # opt-in only
-    result = run_cli(["--no-cache", "--select", "EPS303", "loss.py"], project)
+    result = run_cli(["--no-cache", "--show-details", "--select", "EPS303", "loss.py"], project)
     assert "floors at 1.19e-07" in _findings(result)[0]
     run_cli(["--no-cache", "--select", "EPS303", "--fix", "--unsafe-fixes", "loss.py"], project)
     assert "binary_crossentropy(y_true, z, from_logits=True)" in path.read_text()

@@ -5,6 +5,8 @@ Adding a rule is one file in rules/: its examples are picked up here automatical
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 import pytest
 
@@ -71,3 +73,28 @@ def test_rule_has_enough_examples(code: str) -> None:
         assert all(example.fixed is None for example in rule.INVALID)
     else:
         assert any(example.fixed is not None for example in rule.INVALID), f"{code} is fixable but no example shows a fix"
+
+
+# One terminal line after the `path:row:col: CODE ` prefix, as ruff's messages: what is wrong and what to do.
+MAX_MESSAGE = 100
+# Frameworks with autodiff; an example importing none of them is NumPy/Python code, which has no gradient.
+AUTODIFF_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:tensorflow|tf_keras|keras|torch|jax|optax)\b", re.M)
+
+
+@pytest.mark.parametrize("code, example", list(_cases("INVALID")))
+def test_message_is_one_short_line_and_details_explain_it(code: str, example: Invalid) -> None:
+    found = [d for d in lint_source(example.code, "example.py", _settings(example, code)) if d.code == code]
+    for diagnostic in found:
+        assert "\n" not in diagnostic.message and len(diagnostic.message) <= MAX_MESSAGE, (
+            f"{code}: message of {len(diagnostic.message)} characters (at most {MAX_MESSAGE}): {diagnostic.message}"
+        )
+        if code[3] in "1234":  # rule findings (not the engine's EPS00x): the full explanation is kept
+            assert len(diagnostic.details) > len(diagnostic.message), f"{code}: no details behind {diagnostic.message!r}"
+
+
+@pytest.mark.parametrize("code, example", [p for p in _cases("INVALID") if not AUTODIFF_IMPORT.search(p.values[1].code)])
+def test_numpy_and_python_code_is_never_told_about_gradients(code: str, example: Invalid) -> None:
+    found = [d for d in lint_source(example.code, "example.py", _settings(example, code)) if d.code == code]
+    for diagnostic in found:
+        text = f"{diagnostic.message} {diagnostic.details}"
+        assert "gradient" not in text and "optimizer" not in text, f"{code} on NumPy/Python code: {text}"

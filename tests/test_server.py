@@ -257,7 +257,7 @@ async def test_safe_quick_fix_round_trip_with_non_bmp_characters(proj: Path, cli
         assert first.source == "lint-eps"
         assert first.severity == types.DiagnosticSeverity.Warning
         assert first.code_description is not None and first.code_description.href.endswith("/EPS202.md")
-        assert "underflows" in first.message and "log_sigmoid" in first.message
+        assert "underflows" in first.message and "log_sigmoid" in first.message and "\n" not in first.message
         assert diagnostics[2].range == ed.range_of(uri, "tf.math.log(1 - tf.sigmoid(logits))")
 
         actions = await ed.actions(uri, first.range, [first])
@@ -388,7 +388,9 @@ async def test_hover_explains_the_rule(proj: Path) -> None:
         assert hover.contents.kind == types.MarkupKind.Markdown
         text = hover.contents.value
         assert text.startswith("**EPS202** `log-of-activation`: Log of a sigmoid/softmax output")
-        assert "The sigmoid saturates long before its log does" in text  # "Why is this bad?"
+        # The one-line message, then this finding's own explanation (what the editor's one line leaves out).
+        assert "`log(sigmoid(x))` is -inf once sigmoid(x) underflows; use `tf.math.log_sigmoid(logits)`" in text
+        assert "`log(sigmoid(x))` is -inf once sigmoid(x) underflows (x < -88.7 in float32, -17.3 in float16)" in text
         assert "Fix (safe): Replace with `tf.math.log_sigmoid(logits)`" in text
         assert "`# noqa: EPS202`" in text and "docs/rules/EPS202.md" in text
         assert hover.range == diagnostics[0].range

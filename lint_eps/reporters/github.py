@@ -1,4 +1,9 @@
-"""GitHub Actions workflow commands: one `::error file=…,line=…,col=…::…` annotation per finding."""
+"""GitHub Actions workflow commands: one `::warning file=…,line=…,col=…::…` annotation per finding.
+
+The command is the finding's severity (`lint_eps.diagnostic.severity`): `::warning` for a rule's finding,
+`::error` for a file that could not be checked. An annotation is read in the pull request without a hover, so
+the explanation follows the one-line message after a blank line.
+"""
 
 from __future__ import annotations
 
@@ -22,5 +27,6 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
             f"line={d.location.row},col={d.location.column},"
             f"endLine={d.end_location.row},endColumn={d.end_location.column}"
         )
-        lines.append(f"::error {props}::{_escape_data(d.code + ' ' + d.message)}")
+        text = f"{d.code} {d.message}" + (f"\n\n{d.details}" if d.details else "")
+        lines.append(f"::{d.severity} {props}::{_escape_data(text)}")
     return "\n".join(lines) + ("\n" if lines else "")

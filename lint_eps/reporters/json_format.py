@@ -1,4 +1,8 @@
-"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row."""
+"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row.
+
+Two extra keys, which ruff-shaped consumers ignore: `severity` ("warning" for a rule's finding, "error" for a
+file that could not be checked) and `details` (the full explanation behind the one-line message).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ def as_ruff_dict(diagnostic: Diagnostic) -> dict[str, object]:
         "fix": data["fix"],
         "url": data["url"],
         "noqa_row": data["noqa_row"],
+        "severity": diagnostic.severity,
+        "details": data["details"],
     }
 
 

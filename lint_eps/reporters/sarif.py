@@ -1,6 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning: one run, a rules table (id, name, help, helpUri) and results.
 
-Written as plain dicts: the format is JSON and the object-model packages on PyPI are unmaintained; the test
+Each result's `level` is the finding's severity (`lint_eps.diagnostic.severity`: "warning" for a rule's finding,
+"error" for a file that could not be checked); its message has the one-line text and, as markdown, the text
+followed by the full explanation. Written as plain dicts: the format is JSON and the object-model packages on PyPI are unmaintained; the test
 suite checks the fields GitHub's ingestion requires.
 """
 
@@ -11,7 +13,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from ..diagnostic import Diagnostic, docs_url
+from ..diagnostic import Diagnostic, docs_url, severity
 from ..registry import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -39,7 +41,7 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
                 "fullDescription": {"text": rule.summary},
                 "help": {"text": rule.documentation(), "markdown": rule.documentation()},
                 "helpUri": docs_url(code),
-                "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+                "defaultConfiguration": {"level": severity(code), "enabled": rule.default_enabled},
                 "properties": {"tags": ["numerical-stability"]},
             }
         )
@@ -48,8 +50,8 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
         result = {
             "ruleId": d.code,
             "ruleIndex": index.get(d.code, -1),
-            "level": "error",
-            "message": {"text": d.message},
+            "level": d.severity,
+            "message": {"text": d.message, **({"markdown": f"{d.message}\n\n{d.details}"} if d.details else {})},
             "locations": [
                 {
                     "physicalLocation": {

@@ -1,10 +1,14 @@
 """The human format: `path:row:col: CODE message`, the source line with a caret underline, and a summary.
 
-Colour only when the caller says the stream is a terminal.
+The message is one line (ruff's style); `--show-details` adds the full explanation under it, indented and
+wrapped, for a reader who wants the why without opening `lint-eps rule CODE`. Colour only when the caller says
+the stream is a terminal. The summary counts warnings (rule findings) and errors (files that could not be
+checked), the one severity model of `lint_eps.diagnostic`.
 """
 
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 
 import click
@@ -15,6 +19,7 @@ from ..source import LineIndex, SourceError, decode_source
 
 MAX_SNIPPET = 160
 CONTEXT = 40
+DETAILS_WIDTH = 100
 
 
 @lru_cache(maxsize=64)
@@ -51,28 +56,56 @@ def _snippet(d: Diagnostic, color: bool, lines: tuple[str, ...] | None = None) -
     return [f"{click.style(gutter, fg='blue', bold=True) if color else gutter} {bar} {line}", f"{pad} {bar} {caret}"]
 
 
-def format_diagnostic(d: Diagnostic, color: bool = False, show_source: bool = True, lines: tuple[str, ...] | None = None) -> str:
+def _details(d: Diagnostic) -> list[str]:
+    """The explanation, wrapped under the finding: `  = why: ...` (rustc and ruff mark notes with `=`)."""
+    if not d.details:
+        return []
+    # Never break inside a word: code (`from_logits=True`, `-inf`, `log-probabilities`) stays whole and copyable.
+    return textwrap.wrap(
+        " ".join(d.details.split()),
+        DETAILS_WIDTH,
+        initial_indent="  = why: ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def format_diagnostic(
+    d: Diagnostic,
+    color: bool = False,
+    show_source: bool = True,
+    lines: tuple[str, ...] | None = None,
+    show_details: bool = False,
+) -> str:
     head = f"{d.filename}:{d.location.row}:{d.location.column}:"
     code = d.code
     marker = " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
     if color:
         head = click.style(d.filename, bold=True) + f":{d.location.row}:{d.location.column}:"
-        code = click.style(code, fg="red", bold=True)
+        code = click.style(code, fg="red" if d.severity == "error" else "yellow", bold=True)
         marker = click.style(marker, fg="cyan") if marker else ""
     out = [f"{head} {code}{marker} {d.message}"]
     if show_source:
         out.extend(_snippet(d, color, lines))
         for message, loc in d.related:
             out.append(f"  note: {message} at {d.filename}:{loc.row}:{loc.column}")
+    if show_details:
+        out.extend(_details(d))
     return "\n".join(out)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def summary(diagnostics: list[Diagnostic], *, fixed: int = 0, unsafe_fixes: bool = False) -> str:
     total = len(diagnostics)
     if total == 0:
         return f"All checks passed! ({fixed} fixed)" if fixed else "All checks passed!"
-    noun = "error" if total == 1 else "errors"
-    head = f"Found {total} {noun}" + (f" ({fixed} fixed, {total} remaining)." if fixed else ".")
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    counts = [_count(n, noun) for n, noun in ((errors, "error"), (total - errors, "warning")) if n]
+    head = f"Found {' and '.join(counts)}" + (f" ({fixed} fixed, {total} remaining)." if fixed else ".")
     lines = [head]
     safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "safe")
     unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
@@ -90,11 +123,11 @@ def diff_summary(diagnostics: list[Diagnostic], *, fixed: int, files: int, unsaf
     hidden = 0 if unsafe_fixes else sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability == "unsafe")
     plural = "es" if hidden != 1 else ""
     if not fixed:
-        return f"No errors would be fixed ({hidden} fix{plural} available with `--unsafe-fixes`)." if hidden else "No fixes available."
-    head = f"Would fix {fixed} error{'s' if fixed != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+        return f"No findings would be fixed ({hidden} fix{plural} available with `--unsafe-fixes`)." if hidden else "No fixes available."
+    head = f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {files} file{'s' if files != 1 else ''}"
     return f"{head} ({hidden} more fix{plural} available with `--unsafe-fixes`)." if hidden else f"{head}."
 
 
-def render(diagnostics: list[Diagnostic], *, color: bool = False, show_source: bool = True, **_: object) -> str:
-    blocks = [format_diagnostic(d, color, show_source) for d in diagnostics]
+def render(diagnostics: list[Diagnostic], *, color: bool = False, show_source: bool = True, show_details: bool = False, **_: object) -> str:
+    blocks = [format_diagnostic(d, color, show_source, show_details=show_details) for d in diagnostics]
     return "\n".join(blocks) + ("\n" if blocks else "")

@@ -226,7 +226,10 @@ def hover_text(diagnostic: Diagnostic, markdown: bool) -> str:
         parts.append(f"{diagnostic.code} {name}" + (f": {summary}" if summary else ""))
     if diagnostic.message != summary:
         parts.append(diagnostic.message)
-    if why:
+    # The finding's own explanation (in the framework the code uses) when it has one, else the rule's general why.
+    if diagnostic.details:
+        parts.append(diagnostic.details)
+    elif why:
         parts.append(why)
     if diagnostic.fix is not None:
         parts.append(f"Fix ({diagnostic.fix.applicability}): {diagnostic.fix.message}")

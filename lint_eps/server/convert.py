@@ -16,13 +16,10 @@ from typing import Sequence
 from lsprotocol import types
 
 from ..diagnostic import Diagnostic, Edit
-from ..engine import INTERNAL_ERROR, SYNTAX_ERROR
+from ..diagnostic import severity as severity_word
 from ..source import LineIndex
 
 SOURCE = "lint-eps"
-
-# Engine codes that are not lint findings: the file cannot be checked.
-ERROR_CODES = frozenset({SYNTAX_ERROR, "EPS003"})
 
 
 def _units(text: str, encoding: str) -> int:
@@ -91,9 +88,9 @@ def diagnostic_range(diagnostic: Diagnostic, mapper: PositionMapper) -> types.Ra
 
 
 def severity(code: str) -> types.DiagnosticSeverity:
-    if code in ERROR_CODES:
-        return types.DiagnosticSeverity.Error
-    return types.DiagnosticSeverity.Warning
+    """The CLI's severity (`lint_eps.diagnostic.severity`) in LSP's terms: findings are warnings, files that could
+    not be checked are errors."""
+    return types.DiagnosticSeverity.Error if severity_word(code) == "error" else types.DiagnosticSeverity.Warning
 
 
 def to_lsp_diagnostic(
@@ -104,7 +101,7 @@ def to_lsp_diagnostic(
     related_information: bool = True,
 ) -> types.Diagnostic:
     """One engine finding as an LSP diagnostic: code, message, severity, range, docs link, source."""
-    url = diagnostic.url if diagnostic.code not in ERROR_CODES and diagnostic.code != INTERNAL_ERROR else None
+    url = diagnostic.url if diagnostic.severity == "warning" else None  # an error is not a rule with a page
     related = None
     if related_information and diagnostic.related:
         related = [

@@ -70,6 +70,7 @@ class Denominator:
     family: str | None = None  # framework of the reduction that made it data dependent (fix spelling)
     source: cst.CSTNode | None = None  # the node that made it data dependent
     elementwise: bool = False  # a label/prediction value rather than a reduction or count
+    reason: str = ""  # for DATA: `why` in a few words, without code, for the one-line message ("is 0 when ...")
 
     @property
     def is_data(self) -> bool:
@@ -385,15 +386,18 @@ class _Classifier:
         short = code if len(code) <= 60 else code[:57] + "..."
         leaf = (name or node.func.attr.value).rsplit(".", 1)[-1]  # type: ignore[attr-defined]
         if leaf in ("std", "var", "reduce_std", "reduce_variance"):
-            why = f"`{short}` is 0 for a constant input"
+            reason = "is 0 for a constant input"
         elif "norm" in leaf:
-            why = f"`{short}` is 0 for an all-zero vector"
+            reason = "is 0 for an all-zero vector"
         elif leaf in ("bincount", "confusion_matrix", "multilabel_confusion_matrix"):
-            why = f"`{short}` has a 0 for every class absent from the batch"
+            reason = "is 0 for a class absent from the batch"
         else:
-            why = f"`{short}` is 0 when nothing is selected (an empty mask, a class absent from the batch, an all-zero prediction)"
+            reason = "is 0 when nothing is selected"
+        why = f"`{short}` {reason}"
+        if reason.endswith("selected"):
+            why += " (an empty mask, a class absent from the batch, an all-zero prediction)"
         family = family_of(name) if name else None
-        return Denominator(DATA, why, family, node)
+        return Denominator(DATA, why, family, node, reason=reason)
 
     def _where(self, node: cst.Call, depth: int) -> Denominator:
         values = [a.value for a in node.args if a.keyword is None and not a.star]
@@ -426,7 +430,7 @@ class _Classifier:
             fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
             class_node = fn.class_node if fn is not None else None
             if attr.lower().lstrip("_") in COUNT_NAMES:
-                return Denominator(DATA, f"`self.{attr}` is a running count that is 0 until an update counts something", None, node)
+                return Denominator(DATA, f"`self.{attr}` is a running count that is 0 until an update counts something", None, node, reason="is 0 before any update")
             if class_node is None or attr in self.busy:
                 return _CONST
             state = state_attributes(self.context, class_node)
@@ -441,6 +445,7 @@ class _Classifier:
                         f"`self.{attr}` is running state accumulated from a data-dependent value, 0 until an update counts something",
                         inner.family,
                         node,
+                        reason="is 0 before any update",
                     )
         return _CONST
 
@@ -462,7 +467,7 @@ class _Classifier:
     def _binding(self, node: cst.Name, binding: Binding, scope: Scope, depth: int) -> Denominator:
         if binding.value is None:
             if node.value.lower() in COUNT_NAMES:
-                return Denominator(DATA, f"`{node.value}` is a count that is 0 for some batches", None, node)
+                return Denominator(DATA, f"`{node.value}` is a count that is 0 for some batches", None, node, reason="is a count that can be 0")
             return _CONST
         if binding.augmented_op is None:
             if isinstance(strip_parens(binding.value), cst.Name) and is_epsilon(node, self.context):
@@ -485,14 +490,14 @@ class _Classifier:
     def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
         name = node.value
         if name.lower() in COUNT_NAMES:
-            return Denominator(DATA, f"`{name}` is a count that is 0 for some batches", None, node)
+            return Denominator(DATA, f"`{name}` is a count that is 0 for some batches", None, node, reason="is a count that can be 0")
         positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
         labels = {p.name for p in scope.params if p.name in LABEL_PARAM_NAMES}
         if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES:
             labels.add(positional[0].name)
         if name in labels or name in prediction_params(scope):
             kind = "label" if name in labels else "prediction"
-            return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True)
+            return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True, reason=f"is a {kind} that can be 0")
         return _CONST
 
 
