@@ -260,7 +260,17 @@ class BadGlobalEpsilon(Rule):
         number = _as_positive_float(literal) if isinstance(literal, str) else None
         if number is not None and isinstance(strip_parens(value_node), (cst.SimpleString, cst.ConcatenatedString)):
             fix = self.fix("safe", f"Pass the number {number}", Replacement(value_node, number))
-        self.report(call, f"`set_epsilon({shown})`: Keras stores {kind} unconverted; losses reading epsilon() raise TypeError", fix=fix)
+        self.report(
+            call,
+            f"{self.quote(f'set_epsilon({shown})', 40)} stores {kind}; every loss reading epsilon() raises TypeError",
+            fix=fix,
+            details=(
+                f"`set_epsilon` stores its argument as it is (`_EPSILON = value` in Keras 3 and tf_keras, no check or "
+                f"conversion), so this line succeeds and `epsilon()` then returns {kind}. The first loss or metric that reads "
+                f"it (`clip(p, eps, 1 - eps)`, `x / (y + eps)`) raises `TypeError: unsupported operand type(s)`, far from "
+                f"this line (keras#16968). Pass a positive float, e.g. `set_epsilon(1e-4)`."
+            ),
+        )
         return True
 
     @staticmethod

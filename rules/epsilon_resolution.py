@@ -592,7 +592,7 @@ class EpsilonBelowResolution(Rule):
             found = check_library_epsilon(node, callee, self.context)
             if found is not None:
                 fix = self.fix("unsafe", found.fix_message, Replacement(node, found.replacement)) if found.replacement is not None else None
-                self.report(node, found.message, fix=fix)
+                self.report(node, found.message, fix=fix, details=found.details)
         elif callee is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in CLIP_METHODS:
             if self.context.imports.imports_any(("torch",)):
                 low_spec, high_spec = CLIP_METHODS[node.func.attr.value]

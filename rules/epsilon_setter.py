@@ -105,8 +105,14 @@ class SetterAssignedNotCalled(Rule):
                 fix = self.fix("safe", f"Call `{spelled}({value})`", Replacement(node, cst.Expr(call)))
             self.report(
                 target.target,
-                f"`{spelled}` is assigned, not called: nothing changes and later calls raise TypeError",
+                f"{self.quote(spelled, 40)} is assigned, not called: nothing changes; call it",
                 fix=fix,
+                details=(
+                    f"`{spelled} = {value}` replaces Keras's setter function with the value instead of calling it: the "
+                    f"setting Keras reads is unchanged (measured with Keras 3.15: `epsilon()` stays 1e-07 after "
+                    f"`tf.keras.backend.set_epsilon = 1e-3`), no error is raised, and every later call through this "
+                    f"spelling raises `TypeError: 'float' object is not callable` (tensorflow#44604). Use `{spelled}({value})`."
+                ),
             )
 
     def _setter(self, target: cst.BaseExpression) -> str | None:
