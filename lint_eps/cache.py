@@ -1,7 +1,9 @@
-"""Per-file results keyed by file content, configuration and lint-eps version, so unchanged trees re-lint fast.
+"""Per-file results keyed by file content, configuration and lint-eps build, so unchanged trees re-lint fast.
 
-One JSON file per (version, settings) pair under `.lint_eps_cache/`, loaded once and written once per run
-(atomically), mapping an absolute path to the content digest and the findings of that content.
+One JSON file per (build, settings) pair under `.lint_eps_cache/`, loaded once and written once per run
+(atomically), mapping an absolute path to the content digest and the findings of that content. The build is the
+version plus a digest of lint-eps's own sources (engine and rules): an edited or upgraded checkout at the same
+version number must not serve findings (or messages) of the code it replaced.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from functools import lru_cache
 
 from . import __version__
 from .writeback import write_atomically
@@ -22,11 +26,27 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+@lru_cache(maxsize=1)
+def build_id() -> str:
+    """The version and a digest of every Python source of the engine and the rule catalogue, as installed."""
+    from . import rules
+
+    hasher = hashlib.blake2b(digest_size=8)
+    for package in (Path(__file__).parent, Path(rules.__file__).parent):
+        for source in sorted(package.rglob("*.py")):
+            hasher.update(str(source.relative_to(package)).encode())
+            try:
+                hasher.update(source.read_bytes())
+            except OSError:
+                continue
+    return f"{__version__}-{hasher.hexdigest()}"
+
+
 class Cache:
     def __init__(self, root: str, fingerprint: str, enabled: bool = True) -> None:
         self.enabled = enabled
         self.folder = Path(root) / CACHE_DIR
-        self.file = self.folder / __version__ / f"{fingerprint}.json"
+        self.file = self.folder / build_id() / f"{fingerprint}.json"
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
         if enabled:

@@ -126,3 +126,35 @@ def test_named_folder_inside_a_gitignored_folder_is_linted(project: Path, cli) -
     assert cli(["--output-format", "json", "."], project).stdout.strip() == "[]"
     result = cli(["--output-format", "json", ".venv/lib/site-packages/keras"], project)
     assert _files(result.output) == {".venv/lib/site-packages/keras/losses.py"}
+
+
+def test_cache_written_by_other_lint_eps_sources_is_not_served(project: Path, tmp_path: Path) -> None:
+    """Upgrading or editing lint-eps at the same version number must not show the old build's findings: a copy of
+    the package whose EPS202 message differs lints the same unchanged tree with the same cache."""
+    import shutil
+    import sys
+
+    import lint_eps
+    import lint_eps.rules
+
+    install = tmp_path / "install"
+    shutil.copytree(Path(lint_eps.__file__).parent, install / "lint_eps", ignore=shutil.ignore_patterns("__pycache__", "rules"))
+    shutil.copytree(Path(lint_eps.rules.__file__).parent, install / "lint_eps" / "rules", ignore=shutil.ignore_patterns("__pycache__"))
+    write(project, "a.py", TF_LOSS)
+
+    def lint() -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from lint_eps.cli import main; main()", str(install), "--output-format", "json", "."],
+            cwd=project, capture_output=True, text=True, timeout=300,
+        )
+        return [d["message"] for d in json.loads(result.stdout)]
+
+    before = lint()
+    assert len(before) == 2
+    rule = install / "lint_eps" / "rules" / "log_activation.py"
+    source = rule.read_text(encoding="utf-8")
+    marker = "EDITED-BUILD "
+    rule.write_text(source.replace('message = f"`{what}`', f'message = f"{marker}`{{what}}`', 1), encoding="utf-8")
+    assert rule.read_text(encoding="utf-8") != source, "the EPS202 message template moved; update this test"
+    after = lint()
+    assert [m.startswith(marker) for m in after] == [True, True], after
