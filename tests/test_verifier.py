@@ -185,15 +185,25 @@ def test_eps202_findings_confirmed_and_fix_removes_them():
     assert result.returncode == 0, result.stderr  # with --fixed, the exit code follows the fixed source
     records = json.loads(result.stdout)
     assert [(r["code"], r["location"]["row"], r["location"]["column"]) for r in records] == [("EPS202", 9, 37), ("EPS202", 9, 88)]
+    # Each finding gets the first case that breaks its own expression. y_true = 0, logits = -1e2: sigmoid
+    # underflows to 0, log(0) = -inf, and 0 * -inf = NaN. Logits = +1e2: sigmoid rounds to 1, log(1 - 1) = -inf,
+    # and its gradient is inf * 0 = NaN.
+    first, second = records
+    assert first["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "-1e2"}},
+        "failure": "nan output; nan gradient wrt logits",
+        "evidence": "`tf.math.log(tf.sigmoid(logits))` is -inf",
+    }
+    assert second["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "+1e2"}},
+        "failure": "inf output; nan gradient wrt logits",
+        "evidence": "`tf.math.log(1.0 - tf.sigmoid(logits))` is -inf",
+    }
     for record in records:
         assert record["function"] == f"{FIXTURES}/tf_losses.py::bce_from_logits"
         assert record["status"] == "confirmed"
-        # y_true = 0, logits = +1e2: sigmoid rounds to 1, log(1 - 1) = -inf; its gradient is inf * 0 = NaN.
-        assert record["counterexample"] == {
-            "dtype": "float32",
-            "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "+1e2"}},
-            "failure": "inf output; nan gradient wrt logits",
-        }
         assert record["fixed"]["status"] == "not-reproduced"
         assert record["fixed"]["message"] == f"finite output on 260 cases ({NOT_REPRODUCED_TF}); gradient wrt logits finite; no precision floor for a = 0..40"
 

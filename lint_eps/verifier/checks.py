@@ -346,7 +346,7 @@ def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outc
     if not probes.evaluated(finding, recorder):
         return result("not-reproduced", f"`{finding.text}` never gave a value to check (not reached, or compiled code); {outcome['message']}")
     if function.used is not None or function.other is not None or outcome.get("floor"):
-        return result("not-reproduced", f"`{finding.text}` is not where it fails: {outcome['status']}: {outcome['message']}")
+        return result("not-reproduced", f"no failing case triggers `{finding.text}`; the function itself: {outcome['status']}: {outcome['message']}")
     return result("not-reproduced", outcome["message"])
 
 

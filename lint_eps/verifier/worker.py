@@ -22,7 +22,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-MISSING_FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX", "jaxlib": "JAX", "flax": "JAX", "tensorflow": "TensorFlow", "keras": "Keras"}
+MISSING_FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX", "jaxlib": "JAX", "flax": "JAX", "optax": "JAX", "tensorflow": "TensorFlow", "keras": "Keras"}
 
 
 def _send(channel: TextIO, **message: Any) -> None:
