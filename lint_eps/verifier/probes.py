@@ -72,9 +72,10 @@ def summarize(array: np.ndarray) -> Summary:
 class Recorder:
     """The probe the instrumented code calls; `start()` clears what one case saw."""
 
-    def __init__(self, numeric: Callable[[Any], np.ndarray | None], inputs: dict[int, list[int]]) -> None:
+    def __init__(self, numeric: Callable[[Any], np.ndarray | None], inputs: dict[int, list[int]], reads: set[int]) -> None:
         self.numeric = numeric
         self.inputs = inputs
+        self.reads = reads  # names, attributes, constants: a value read there was made elsewhere
         self.active = False
         self.latest: dict[int, Summary | None] = {}
         self.born: dict[int, str] = {}
@@ -106,7 +107,7 @@ class Recorder:
         previous = self.values.get(index)
         if previous is None or (summary.kind and not previous.kind) or (summary.zero and not previous.zero) or (summary.one and not previous.one):
             self.values[index] = summary
-        if summary.kind and index not in self.born:
+        if summary.kind and index not in self.born and index not in self.reads:
             if all(self.latest.get(i) is None or self.latest[i].kind is None for i in self.inputs.get(index, ())):  # type: ignore[union-attr]
                 self.born[index] = summary.kind
         return value
@@ -298,7 +299,8 @@ def instrument(module: Any, filename: str, text: str, attr: str, findings: list[
             else:
                 stack.extend(_children(child))
         inputs[index] = found
-    recorder = Recorder(numeric, inputs)
+    reads = {index for index, node in nodes.items() if isinstance(node, (ast.Name, ast.Attribute, ast.Constant))}
+    recorder = Recorder(numeric, inputs, reads)
     new_definition = _Wrap(ids).visit(definition)
     ast.fix_missing_locations(new_definition)
     code = compile(ast.Module(body=[new_definition], type_ignores=[]), filename, "exec")
