@@ -548,3 +548,13 @@ def test_unknown_dtype_is_a_usage_error():
     result = verify("--dtypes", "float32,float8", f"{FIXTURES}/np_metrics.py::log_loss")
     assert result.returncode == 2
     assert result.stderr == "lint-eps: error: --dtypes: unknown dtype 'float8'; expected some of float32, float64, float16, bfloat16\n"
+
+
+@needs_numpy
+def test_readme_verifier_example_is_the_real_output():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ lint-eps verify examples/numpy_eval.py\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]
+    result = verify("examples/numpy_eval.py")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == shown

@@ -144,9 +144,10 @@ def verify(
 
     PATH lints files and folders and verifies every finding inside a function; PATH::NAME verifies one function,
     `Class` (a Keras Metric or Loss subclass) or `outer.inner` (a nested function built by calling `outer()`).
-    Each function runs in a separate worker process with a time limit. Exit codes: 1 when a failure is
-    confirmed, 0 otherwise, 2 on usage errors and when a file cannot be parsed or read (named on stderr; the
-    other files are still verified).
+    Each finding is checked on its own: its counterexample is the first input that breaks the function and
+    makes the flagged expression NaN/inf (or the guard it flags round away). Each function runs in a separate
+    worker process with a time limit. Exit codes: 1 when a failure is confirmed, 0 otherwise, 2 on usage errors
+    and when a file cannot be parsed or read (named on stderr; the other files are still verified).
     """
     specs = [split_spec(a) for a in arguments] or [(".", None)]
     for path, _ in specs:
