@@ -337,8 +337,9 @@ def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outc
         return result("skipped", "cannot find the flagged expression in the source that ran")
     if tally.used is not None:
         return _hit_result(tally.used, True)
-    if finding.code.startswith("EPS3") and outcome.get("floor"):
-        return {k: v for k, v in outcome.items() if k in ("status", "message", "counterexample")}
+    floor = outcome.get("floor")
+    if finding.code.startswith("EPS3") and floor:
+        return {k: v for k, v in floor.items() if k in ("status", "message", "counterexample")}
     if tally.other is not None:
         return _hit_result(tally.other, False)
     if outcome["status"] in ("error", "skipped"):
@@ -459,14 +460,18 @@ def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], wa
             judge(lambda: _case_hit(case, "; ".join(failures)), used, None)
             if settled():
                 break
-    if function.used is not None:
+    # 4. The precision floor of a binary cross-entropy: when nothing else broke, or for a logits/probabilities
+    # finding (EPS3xx), whose failure is the floor rather than a NaN.
+    floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
+    if function.used is not None and not floor_findings:
         return _hit_result(function.used, True)
-    # 4. The precision floor of a binary cross-entropy.
     if subject.role != "metric" and plan.label and plan.prediction:
         floor = _floor_sweep(adapter, subject, shapes)
         if isinstance(floor, dict):
-            return {**floor, "floor": True}
+            return {**(floor if function.used is None else _hit_result(function.used, True)), "floor": floor}
         notes.append(floor)
+    if function.used is not None:
+        return _hit_result(function.used, True)
     if function.other is not None:
         return _hit_result(function.other, False)
     # Nothing broke.
