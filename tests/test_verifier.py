@@ -185,15 +185,25 @@ def test_eps202_findings_confirmed_and_fix_removes_them():
     assert result.returncode == 0, result.stderr  # with --fixed, the exit code follows the fixed source
     records = json.loads(result.stdout)
     assert [(r["code"], r["location"]["row"], r["location"]["column"]) for r in records] == [("EPS202", 9, 37), ("EPS202", 9, 88)]
+    # Each finding gets the first case that breaks its own expression. y_true = 0, logits = -1e2: sigmoid
+    # underflows to 0, log(0) = -inf, and 0 * -inf = NaN. Logits = +1e2: sigmoid rounds to 1, log(1 - 1) = -inf,
+    # and its gradient is inf * 0 = NaN.
+    first, second = records
+    assert first["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "-1e2"}},
+        "failure": "nan output; nan gradient wrt logits",
+        "evidence": "`tf.math.log(tf.sigmoid(logits))` is -inf",
+    }
+    assert second["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "+1e2"}},
+        "failure": "inf output; nan gradient wrt logits",
+        "evidence": "`tf.math.log(1.0 - tf.sigmoid(logits))` is -inf",
+    }
     for record in records:
         assert record["function"] == f"{FIXTURES}/tf_losses.py::bce_from_logits"
         assert record["status"] == "confirmed"
-        # y_true = 0, logits = +1e2: sigmoid rounds to 1, log(1 - 1) = -inf; its gradient is inf * 0 = NaN.
-        assert record["counterexample"] == {
-            "dtype": "float32",
-            "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "logits": {"shape": [1], "values": "+1e2"}},
-            "failure": "inf output; nan gradient wrt logits",
-        }
         assert record["fixed"]["status"] == "not-reproduced"
         assert record["fixed"]["message"] == f"finite output on 260 cases ({NOT_REPRODUCED_TF}); gradient wrt logits finite; no precision floor for a = 0..40"
 
@@ -360,3 +370,191 @@ def test_static_linter_does_not_import_the_verifier_or_frameworks():
     code = "import sys, lint_eps.cli, lint_eps.runner; print(sorted(m for m in ('tensorflow', 'numpy', 'lint_eps.verifier') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- one counterexample per finding (issue #10, item 4) ------------------------------------------------------
+@needs_numpy
+def test_each_finding_gets_the_case_that_breaks_its_own_expression():
+    """balanced_accuracy divides tp / pos and tn / neg: all-zero labels break the first (pos = 0) and leave
+    tn / neg = 1; the second needs all-one labels (neg = 0)."""
+    result = verify("--output-format", "json", "examples/numpy_eval.py")
+    assert result.returncode == 1, result.stderr
+    records = {(r["location"]["row"], r["location"]["column"]): r for r in json.loads(result.stdout)}
+    tp_pos, tn_neg = records[17, 19], records[17, 30]
+    assert tp_pos["status"] == tn_neg["status"] == "confirmed"
+    assert tp_pos["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "zeros"}, "y_pred": {"shape": [1], "values": "0"}},
+        "failure": "nan output",
+        "evidence": "`tp / pos` is nan",
+    }
+    assert tn_neg["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"y_true": {"shape": [1], "values": "ones"}, "y_pred": {"shape": [1], "values": "0"}},
+        "failure": "nan output",
+        "evidence": "`tn / neg` is nan",
+    }
+    assert tn_neg["message"] == "nan output with y_true = ones (1,), y_pred = 0 (1,) in float32; `tn / neg` is nan there"
+
+
+@needs_numpy
+def test_finding_no_failing_case_triggers_is_not_confirmed(tmp_path: Path):
+    """f1_score fails (precision = 0 / 0 on empty predictions), but no input makes precision + recall = 0 with
+    both finite, so the last division's finding is not confirmed by the other divisions' failure."""
+    source = tmp_path / "metrics.py"
+    source.write_text(
+        textwrap.dedent(
+            """\
+            import numpy as np
+
+
+            def f1_score(y_true, y_pred):
+                tp = np.sum(y_true * y_pred)
+                precision = tp / np.sum(y_pred)
+                recall = tp / np.sum(y_true)
+                return 2 * precision * recall / (precision + recall)
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = verify("--output-format", "json", str(source))
+    assert result.returncode == 1, result.stderr
+    records = {r["location"]["row"]: r for r in json.loads(result.stdout)}
+    assert sorted(records) == [6, 7, 8]
+    assert records[6]["status"] == records[7]["status"] == "confirmed"
+    assert records[6]["counterexample"]["evidence"] == "`tp / np.sum(y_pred)` is nan"
+    assert records[7]["counterexample"]["evidence"] == "`tp / np.sum(y_true)` is nan"
+    last = records[8]
+    assert last["status"] == "not-reproduced"
+    assert last["counterexample"] is None
+    assert last["message"].startswith(
+        "no failing case triggers `2 * precision * recall / (precision + recall)`; the function itself: confirmed: nan output with y_true = zeros (1,)"
+    )
+
+
+# -- the framework of the function, not of the module (issue #10, item 5) -------------------------------------
+JAX_MODULE = f"{FIXTURES}/jax_losses.py"
+
+
+def test_framework_comes_from_the_names_the_function_uses():
+    resolver = FindingResolver()
+    assert resolver.resolve(JAX_MODULE, 11, 30).framework == "jax"  # jnp.log in stable_nll
+    assert resolver.resolve(JAX_MODULE, 16, 31).framework == "jax"  # jax.nn.sigmoid in sigmoid_bce
+    assert resolver.resolve(JAX_MODULE, 22, 34).framework == "tensorflow"  # keras.ops in ClippedBCE
+    assert resolve_spec(JAX_MODULE, "ClippedBCE").framework == "tensorflow"
+
+
+@needs_tf
+def test_jax_functions_get_jax_arrays_in_a_module_that_imports_keras():
+    result = verify("--output-format", "json", JAX_MODULE, f"{JAX_MODULE}::ClippedBCE")
+    records = json.loads(result.stdout)
+    assert "TypeError" not in result.stdout + result.stderr
+    findings = {(r["location"]["row"], r["location"]["column"]): r for r in records if r["code"]}
+    assert sorted(findings) == [(11, 30), (16, 31), (16, 59)]
+    keras_class = next(r for r in records if r["code"] is None)
+    if importlib.util.find_spec("jax") is None:
+        for record in findings.values():
+            assert record["status"] == "skipped"
+            assert record["message"] == "JAX adapter: `jax` is not installed (pip install jax)"
+        assert keras_class["message"] == "JAX adapter: `jax` is not installed, so the module cannot be imported"
+        return
+    assert result.returncode == 1, result.stderr
+    nll = findings[11, 30]
+    assert nll["status"] == "confirmed"
+    # 1e-10 + 1 is 1 in float32, so probs = 1 gives log(0) = -inf, times 1 - labels = 1.
+    assert nll["counterexample"] == {
+        "dtype": "float32",
+        "inputs": {"labels": {"shape": [1], "values": "zeros"}, "probs": {"shape": [1], "values": "1"}},
+        "failure": "inf output; inf gradient wrt probs",
+        "evidence": "`1e-10 + 1 - probs` is 0",
+    }
+    assert findings[16, 31]["counterexample"]["evidence"] == "`jnp.log(p)` is -inf"
+    assert findings[16, 31]["counterexample"]["inputs"]["logits"] == {"shape": [1], "values": "-1e2"}
+    assert findings[16, 59]["counterexample"]["evidence"] == "`jnp.log(1 - p)` is -inf"
+    assert findings[16, 59]["counterexample"]["inputs"]["logits"] == {"shape": [1], "values": "+1e2"}
+    # The Keras loss in the same module still gets TensorFlow tensors (and has Keras's 1e-7 floor).
+    assert keras_class["status"] == "confirmed"
+    assert keras_class["counterexample"]["failure"] == "loss floor 1.19e-07 from a = 15"
+
+
+# -- bad input (issue #10, item 8) -------------------------------------------------------------------------------
+@needs_numpy
+def test_unparsable_file_is_named_and_exits_2(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n", encoding="utf-8")
+    (tmp_path / "broken.py").write_text("def dice(y_true, y_pred:\n    return 1\n", encoding="utf-8")
+    (tmp_path / "metrics.py").write_text(
+        "import numpy as np\n\n\ndef precision(y_true, y_pred):\n    return np.sum(y_true * y_pred) / np.sum(y_pred)\n", encoding="utf-8"
+    )
+    result = verify(str(tmp_path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (error,) = result.stderr.splitlines()
+    assert error.startswith(f"lint-eps: error: {tmp_path / 'broken.py'}:1:")
+    assert error.endswith("(nothing in this file was verified)")
+    # The other file is still verified.
+    assert f"{tmp_path / 'metrics.py'}::precision: confirmed: nan output" in result.stdout
+
+
+# -- the dtypes the code computes in (issue #10, item 10) ---------------------------------------------------------
+LOG_LOSS = """\
+import numpy as np
+{extra}
+
+def log_loss(y_true, y_prob):
+    return float(-np.mean(y_true * np.log(y_prob) + (1 - y_true) * np.log(1 - y_prob)))
+"""
+
+
+@pytest.fixture(scope="module")
+def dtype_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess[str], dict[str, Any]]]:
+    """`verify --fixed` of log(1 - p): the clip fix to [1e-7, 1 - 1e-7] still fails in float16, where
+    1 - 1e-7 rounds to 1. Plain float32 code, the same with --dtypes, and code that stores float16."""
+    if importlib.util.find_spec("numpy") is None:
+        pytest.skip("numpy is not installed (pip install 'lint-eps[verify]')")
+    folder = tmp_path_factory.mktemp("dtypes")
+    plain = folder / "plain.py"
+    plain.write_text(LOG_LOSS.format(extra=""), encoding="utf-8")
+    half = folder / "half.py"
+    half.write_text(LOG_LOSS.format(extra="\n\ndef to_storage(probs):\n    return probs.astype(np.float16)\n"), encoding="utf-8")
+    runs = {}
+    for name, args in {"plain": [str(plain)], "flag": ["--dtypes", "float32,float16", str(plain)], "half": [str(half)]}.items():
+        result = verify("--fixed", "--select", "EPS201", "--output-format", "json", *args)
+        runs[name] = (result, next(r for r in json.loads(result.stdout) if r["location"]["column"] == 68))  # np.log(1 - y_prob)
+    return runs
+
+
+@needs_numpy
+def test_failure_only_in_an_unused_dtype_is_not_confirmed(dtype_runs):
+    result, record = dtype_runs["plain"]
+    assert result.returncode == 0, result.stderr
+    assert record["status"] == "confirmed"  # before the fix: y_prob = 1 in float32
+    assert record["fixed"]["status"] == "unused-dtype"
+    assert record["fixed"]["counterexample"]["dtype"] == "float16"
+    assert record["fixed"]["message"].startswith(
+        "only in float16, which this code does not compute in (--dtypes float16 counts it): inf output with y_true = zeros (1,), y_prob = 1 (1,) in float16"
+    )
+
+
+@needs_numpy
+@pytest.mark.parametrize("run", ["flag", "half"])
+def test_failure_in_a_dtype_the_code_uses_is_confirmed(dtype_runs, run):
+    result, record = dtype_runs[run]
+    assert result.returncode == 1, result.stderr
+    assert record["fixed"]["status"] == "confirmed"
+    assert record["fixed"]["message"].startswith("inf output with y_true = zeros (1,), y_prob = 1 (1,) in float16")
+
+
+def test_unknown_dtype_is_a_usage_error():
+    result = verify("--dtypes", "float32,float8", f"{FIXTURES}/np_metrics.py::log_loss")
+    assert result.returncode == 2
+    assert result.stderr == "lint-eps: error: --dtypes: unknown dtype 'float8'; expected some of float32, float64, float16, bfloat16\n"
+
+
+@needs_numpy
+def test_readme_verifier_example_is_the_real_output():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ lint-eps verify examples/numpy_eval.py\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]
+    result = verify("examples/numpy_eval.py")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == shown

@@ -1,5 +1,6 @@
 """`lint-eps verify`: run flagged functions on edge-case tensors in a worker process and report what breaks.
 
-Nothing here is imported by the static linter. The parent side (`command`, `targets`, `supervisor`, `report`)
-never imports a framework or the user's code; `worker`, `checks` and `inputs` run in the child process.
+Nothing here is imported by the static linter. The parent side (`command`, `targets`, `usage`, `remap`,
+`supervisor`, `report`) never imports a framework or the user's code; `worker`, `checks`, `inputs` and `probes`
+run in the child process.
 """

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import probes
 from .inputs import BATCHES, DTYPES, RANKS, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
 
 # A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
@@ -96,6 +97,8 @@ class TensorFlowAdapter(Adapter):
         import tensorflow as tf
 
         self.tf = tf
+        # tf.function bodies run eagerly, so that the probes of a finding see values, not symbolic tensors.
+        tf.config.run_functions_eagerly(True)
 
     def tensor(self, array, dtype):
         tf = self.tf
@@ -200,6 +203,8 @@ class JaxAdapter(Adapter):
         import jax.numpy as jnp
 
         self.jax, self.jnp = jax, jnp
+        if not jax.config.read("jax_enable_x64"):  # without it, float64 arrays are silently float32
+            self.dtypes = tuple(d for d in DTYPES if d != "float64")
 
     def tensor(self, array, dtype):
         return self.jnp.asarray(array, dtype=getattr(self.jnp, dtype))
@@ -212,7 +217,8 @@ class JaxAdapter(Adapter):
     def evaluate(self, call, case, grad_name):
         jax, jnp = self.jax, self.jnp
         tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
-        out = call(tensors)
+        with jax.disable_jit():  # jitted code runs op by op, so that the probes of a finding see values
+            out = call(tensors)
         grad = None
         if grad_name:
 
@@ -257,13 +263,130 @@ class Subject:
     notes: list[str] = field(default_factory=list)
 
 
-def verify(adapter: Adapter, subject: Subject) -> dict[str, Any]:
+@dataclass
+class Hit:
+    """The first failing case of one kind: the failure, the inputs, and what it did to a flagged expression."""
+
+    dtype: str
+    inputs: dict[str, Any]
+    where: str  # " with y_true = zeros (1,), ..." or " (result() on a fresh instance)"
+    failure: str
+    evidence: str | None = None
+
+    def counterexample(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"dtype": self.dtype, "inputs": self.inputs, "failure": self.failure}
+        if self.evidence:
+            data["evidence"] = self.evidence
+        return data
+
+    def text(self) -> str:
+        return f"{self.failure}{self.where}" + (f"; {self.evidence} there" if self.evidence else "")
+
+
+@dataclass
+class Tally:
+    """The first hit in a dtype the code uses and the first in one it does not."""
+
+    used: Hit | None = None
+    other: Hit | None = None
+
+    def note(self, hit: Hit, used: bool) -> None:
+        if used and self.used is None:
+            self.used = hit
+        elif not used and self.other is None:
+            self.other = hit
+
+
+def _case_hit(case: Case, failure: str) -> Hit:
+    text = case.text()
+    return Hit(case.dtype, case.inputs(), f" with {text} in {case.dtype}" if text else f" in {case.dtype}", failure)
+
+
+def _hit_result(hit: Hit, used: bool) -> dict[str, Any]:
+    if used:
+        return result("confirmed", hit.text(), hit.counterexample())
+    return result(
+        "unused-dtype",
+        f"only in {hit.dtype}, which this code does not compute in (--dtypes {hit.dtype} counts it): {hit.text()}",
+        hit.counterexample(),
+    )
+
+
+def _evidence(finding: probes.Finding, trigger: str) -> str:
+    return f"`{finding.text}` {trigger}"
+
+
+def verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...] = DTYPES, watch: probes.Instrumented | None = None) -> dict[str, Any]:
+    """The function's outcome, and with `watch` one outcome per finding ("findings"), each with its own
+    counterexample: the first case that both breaks the function and triggers that finding's expression."""
+    findings = watch.findings if watch is not None else []
+    recorder = watch.recorder if watch is not None else None
+    tallies = [Tally() for _ in findings]
+    function = Tally()
+    outcome = _verify(adapter, subject, used_dtypes, watch, function, tallies)
+    if not findings:
+        return outcome
+    outcome["findings"] = [_finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
+    return outcome
+
+
+def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outcome: dict[str, Any], recorder: probes.Recorder) -> dict[str, Any]:
+    if not finding.code.startswith(probes.VALUE_CODES):
+        return result("skipped", f"{finding.code} is about a setting, not a value this function computes: running it shows nothing")
+    if finding.node is None:
+        return result("skipped", "cannot find the flagged expression in the source that ran")
+    if tally.used is not None:
+        return _hit_result(tally.used, True)
+    floor = outcome.get("floor")
+    if finding.code.startswith("EPS3") and floor:
+        return {k: v for k, v in floor.items() if k in ("status", "message", "counterexample")}
+    if tally.other is not None:
+        return _hit_result(tally.other, False)
+    if outcome["status"] in ("error", "skipped"):
+        return {k: v for k, v in outcome.items() if k in ("status", "message", "counterexample")}
+    if not probes.evaluated(finding, recorder):
+        return result("not-reproduced", f"`{finding.text}` never gave a value to check (not reached, or compiled code); {outcome['message']}")
+    if function.used is not None or function.other is not None or outcome.get("floor"):
+        return result("not-reproduced", f"no failing case triggers `{finding.text}`; the function itself: {outcome['status']}: {outcome['message']}")
+    return result("not-reproduced", outcome["message"])
+
+
+def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], watch: probes.Instrumented | None, function: Tally, tallies: list[Tally]) -> dict[str, Any]:
     plan = subject.plan
     notes = list(subject.notes)
+    findings = watch.findings if watch is not None else []
+    recorder = watch.recorder if watch is not None else None
+
+    def judge(make_hit: Callable[[], Hit], used: bool, exc: BaseException | None) -> None:
+        function.note(make_hit(), used)
+        if watch is None:
+            return
+        raised = probes.raised_at(exc, watch.filename, watch.lines) if exc is not None else None
+        if exc is not None and raised is None:
+            return
+        for finding, tally in zip(findings, tallies):
+            if (tally.used if used else tally.other) is None:
+                trigger = probes.triggered(finding, watch.recorder, raised)
+                if trigger:
+                    hit = make_hit()
+                    hit.evidence = _evidence(finding, trigger)
+                    tally.note(hit, used)
+
+    def settled() -> bool:
+        return function.used is not None and all(t.used is not None or not f.watched for f, t in zip(findings, tallies))
+
     if subject.before_update is not None:
-        failure = _check_before_update(adapter, subject)
+        if recorder:
+            recorder.start()
+        try:
+            failure, exc = _check_before_update(adapter, subject)
+        finally:
+            if recorder:
+                recorder.stop()
         if failure is not None:
-            return failure
+            judge(lambda: Hit("float32", {}, " (result() on a fresh instance)", failure), True, exc)  # type: ignore[arg-type]
+            if settled():
+                return _hit_result(function.used, True)  # type: ignore[arg-type]
     # 1. Which ranks does the function accept (ordinary inputs, float32)?
     if plan.label is None and plan.prediction is None:
         shapes: list[tuple[int, ...]] = [()]
@@ -301,19 +424,29 @@ def verify(adapter: Adapter, subject: Subject) -> dict[str, Any]:
         except Exception as exc:
             notes.append(f"{dtype} not run ({describe(exc)})")
     grad_name = plan.prediction if subject.differentiable and plan.prediction else None
-    # 3. Edge cases, smallest first.
+    # 3. Edge cases, smallest first, until the function and every finding has a counterexample in a dtype the
+    # code uses (a failure in another dtype is kept in case none comes).
     checked = 0
     raised: list[str] = []
     gradient_seen = False
     for case in cases(plan, shapes, tuple(dtypes)):
         checked += 1
+        used = case.dtype in used_dtypes
+        if recorder:
+            recorder.start()
         try:
             outputs, grad = adapter.evaluate(subject.call, case, grad_name)
         except NUMERIC_EXCEPTIONS as exc:
-            return _confirmed(case, describe(exc))
+            judge(lambda: _case_hit(case, describe(exc)), used, exc)
+            if settled():
+                break
+            continue
         except Exception as exc:
             raised.append(describe(exc))
             continue
+        finally:
+            if recorder:
+                recorder.stop()
         failures = []
         bad = nonfinite(outputs)
         if bad:
@@ -324,13 +457,23 @@ def verify(adapter: Adapter, subject: Subject) -> dict[str, Any]:
             if bad_grad:
                 failures.append(f"{bad_grad} gradient wrt {grad_name}")
         if failures:
-            return _confirmed(case, "; ".join(failures))
-    # 4. The precision floor of a binary cross-entropy.
+            judge(lambda: _case_hit(case, "; ".join(failures)), used, None)
+            if settled():
+                break
+    # 4. The precision floor of a binary cross-entropy: when nothing else broke, or for a logits/probabilities
+    # finding (EPS3xx), whose failure is the floor rather than a NaN.
+    floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
+    if function.used is not None and not floor_findings:
+        return _hit_result(function.used, True)
     if subject.role != "metric" and plan.label and plan.prediction:
         floor = _floor_sweep(adapter, subject, shapes)
         if isinstance(floor, dict):
-            return floor
+            return {**(floor if function.used is None else _hit_result(function.used, True)), "floor": floor}
         notes.append(floor)
+    if function.used is not None:
+        return _hit_result(function.used, True)
+    if function.other is not None:
+        return _hit_result(function.other, False)
     # Nothing broke.
     if plan.prediction and subject.differentiable:
         if adapter.gradient_skip:
@@ -346,30 +489,20 @@ def verify(adapter: Adapter, subject: Subject) -> dict[str, Any]:
     return result("not-reproduced", "; ".join([message, *notes]))
 
 
-def _confirmed(case: Case, failure: str) -> dict[str, Any]:
-    counterexample = {"dtype": case.dtype, "inputs": case.inputs(), "failure": failure}
-    text = case.text()
-    where = f" with {text}" if text else ""
-    return result("confirmed", f"{failure}{where} in {case.dtype}", counterexample)
-
-
-def _check_before_update(adapter: Adapter, subject: Subject) -> dict[str, Any] | None:
+def _check_before_update(adapter: Adapter, subject: Subject) -> tuple[str | None, BaseException | None]:
+    """The failure of Metric.result() on a fresh instance (and the exception that made it), if any."""
     assert subject.before_update is not None
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             outputs = adapter.flatten(subject.before_update())
     except NUMERIC_EXCEPTIONS as exc:
-        failure = f"{describe(exc)} before any update"
+        return f"{describe(exc)} before any update", exc
     except Exception as exc:
         subject.notes.append(f"result() before any update raised {describe(exc)}")
-        return None
-    else:
-        bad = nonfinite(outputs)
-        if not bad:
-            return None
-        failure = f"{bad} {subject.output_word} before any update"
-    return result("confirmed", f"{failure} (result() on a fresh instance)", {"dtype": "float32", "inputs": {}, "failure": failure})
+        return None, None
+    bad = nonfinite(outputs)
+    return (f"{bad} {subject.output_word} before any update", None) if bad else (None, None)
 
 
 def _floor_sweep(adapter: Adapter, subject: Subject, shapes: list[tuple[int, ...]]) -> dict[str, Any] | str:

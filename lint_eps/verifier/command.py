@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -17,11 +18,15 @@ from lint_eps.runner import lint_files
 from lint_eps.settings import Settings
 from lint_eps.source import SourceError, decode_source
 
+from .remap import Span, map_span
 from .report import Record, render_json, render_text
 from .supervisor import Batch, default_memory_limit, run_batch
 from .targets import FindingResolver, Target, TargetError, framework_missing, module_location, resolve_spec, split_spec
+from .usage import ALL_DTYPES as DTYPES
 
 ENGINE_CODES = ("EPS00",)  # syntax / internal / io errors: nothing to run
+# A file that cannot be parsed or read is bad input: named on stderr, and the run exits 2 (after verifying the rest).
+INPUT_ERROR_CODES = ("EPS001", "EPS003")
 
 
 def _settings(first: str, config_path: str | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> Settings:
@@ -29,14 +34,15 @@ def _settings(first: str, config_path: str | None, select: tuple[str, ...], igno
 
 
 def _batches(targets: list[Target], fixed_files: dict[str, str] | None) -> list[Batch]:
-    """One batch per module (per fixed copy with --fixed), in order of first appearance."""
-    batches: dict[str, Batch] = {}
+    """One batch per module and framework (per fixed copy with --fixed), in order of first appearance: a module
+    with JAX and Keras functions gets a JAX worker and a TensorFlow worker."""
+    batches: dict[tuple[str, str], Batch] = {}
     for target in targets:
         module_file = target.abs_path if fixed_files is None else fixed_files[target.abs_path]
-        batch = batches.get(module_file)
+        batch = batches.get((module_file, target.framework))
         if batch is None:
             name, folders = module_location(target.abs_path)
-            batch = batches[module_file] = Batch(module_file, name, folders, target.framework)
+            batch = batches[module_file, target.framework] = Batch(module_file, name, folders, target.framework)
         batch.targets.append(target)
     return list(batches.values())
 
@@ -47,6 +53,36 @@ def _run(targets: list[Target], fixed_files: dict[str, str] | None, timeout: flo
         for target, outcome in zip(batch.targets, run_batch(batch, timeout=timeout, memory_limit=memory_limit)):
             results[target.key] = outcome
     return results
+
+
+def _dtypes(option: str | None) -> tuple[str, ...] | None:
+    if option is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in option.split(",") if n.strip()))
+    unknown = [n for n in names if n not in DTYPES]
+    if unknown or not names:
+        raise UsageFailure(f"--dtypes: unknown dtype {unknown[0]!r}; expected some of {', '.join(DTYPES)}" if unknown else "--dtypes: no dtype given")
+    return names
+
+
+def _remapped(target: Target, fixed_file: str) -> Target:
+    """The target with its findings' spans moved to where their fixes put them in the fixed copy."""
+    try:
+        with open(target.abs_path, "rb") as handle:
+            old = decode_source(handle.read()).text
+        with open(fixed_file, encoding="utf-8") as handle:
+            new = handle.read()
+    except (OSError, SourceError):
+        return target
+    return replace(target, findings=tuple((code, map_span(old, new, span)) for code, span in target.findings))
+
+
+def _prefixed(outcome: dict[str, Any], reason: str) -> dict[str, Any]:
+    """An outcome of the original source, reused for a fixed run that had nothing to change."""
+    prefixed = {**outcome, "message": f"{reason}; {outcome['message']}"}
+    if outcome.get("findings"):
+        prefixed["findings"] = [{**f, "message": f"{reason}; {f['message']}"} for f in outcome["findings"]]
+    return prefixed
 
 
 def _fixed_sources(targets: list[Target], settings: Settings, folder: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -84,6 +120,14 @@ def _fixed_sources(targets: list[Target], settings: Settings, folder: str) -> tu
 @click.option("--select", multiple=True, help="Rule codes or prefixes whose findings are verified.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes whose findings are not verified.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str), default=None, help="Use this pyproject.toml or lint-eps.toml.")
+@click.option(
+    "--dtypes",
+    "dtypes_option",
+    default=None,
+    metavar="DTYPE,...",
+    help="The float dtypes the code computes in, e.g. float16,float32 (default: float32 and float64, plus float16/bfloat16 "
+    "where the module names them). A failure only in another dtype is reported as `unused-dtype` and does not make the exit code 1.",
+)
 @click.option("--memory-limit", type=click.IntRange(min=0), default=None, help="Address-space limit of a worker in MiB (0: none; default: half the machine's memory).")
 def verify(
     arguments: tuple[str, ...],
@@ -94,13 +138,16 @@ def verify(
     ignore: tuple[str, ...],
     config_path: str | None,
     memory_limit: int | None,
+    dtypes_option: str | None,
 ) -> None:
     """Run flagged functions on edge-case tensors and report the input that breaks them.
 
     PATH lints files and folders and verifies every finding inside a function; PATH::NAME verifies one function,
     `Class` (a Keras Metric or Loss subclass) or `outer.inner` (a nested function built by calling `outer()`).
-    Each function runs in a separate worker process with a time limit. Exit codes: 1 when a failure is
-    confirmed, 0 otherwise, 2 on usage errors.
+    Each finding is checked on its own: its counterexample is the first input that breaks the function and
+    makes the flagged expression NaN/inf (or the guard it flags round away). Each function runs in a separate
+    worker process with a time limit. Exit codes: 1 when a failure is confirmed, 0 otherwise, 2 on usage errors
+    and when a file cannot be parsed or read (named on stderr; the other files are still verified).
     """
     specs = [split_spec(a) for a in arguments] or [(".", None)]
     for path, _ in specs:
@@ -109,18 +156,20 @@ def verify(
     if config_path is not None and not os.path.isfile(config_path):
         raise UsageFailure(f"config file does not exist: {config_path}")
     settings = _settings(specs[0][0], config_path, select, ignore)
+    dtypes = _dtypes(dtypes_option)
 
-    entries: list[tuple[str | None, Target]] = []
+    entries: list[tuple[str | None, Target, Span | None]] = []
     for path, name in specs:
         if name is None:
             continue
         if not os.path.isfile(path):
             raise UsageFailure(f"`{path}::{name}`: {path} is not a file")
         try:
-            entries.append((None, resolve_spec(path, name)))
+            entries.append((None, resolve_spec(path, name), None))
         except TargetError as exc:
             raise UsageFailure(str(exc)) from None
     lint_paths = [path for path, name in specs if name is None]
+    input_errors: list[str] = []
     if lint_paths:
         files, errors = discover(lint_paths, settings)
         for error in errors:
@@ -128,13 +177,19 @@ def verify(
         resolver = FindingResolver()
         diagnostics = [d for result in lint_files(files, settings, use_cache=False) for d in result.diagnostics]
         for d in sorted(diagnostics, key=lambda d: d.sort_key()):
+            if d.code in INPUT_ERROR_CODES:
+                input_errors.append(f"{d.filename}:{d.location.row}:{d.location.column}: {d.message} (nothing in this file was verified)")
             if d.code.startswith(ENGINE_CODES):
                 continue
-            entries.append((d.code, resolver.resolve(d.filename, d.location.row, d.location.column)))
+            span = (d.location.row, d.location.column, d.end_location.row, d.end_location.column)
+            entries.append((d.code, resolver.resolve(d.filename, d.location.row, d.location.column), span))
 
     unique: dict[tuple[Any, ...], Target] = {}
     preset: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for _, target in entries:
+    findings: dict[tuple[Any, ...], list[tuple[str, Span]]] = {}
+    for code, target, span in entries:
+        if code is not None and span is not None and (code, span) not in findings.setdefault(target.key, []):
+            findings[target.key].append((code, span))
         if target.key in unique or target.key in preset:
             continue
         reason = target.skip or framework_missing(target.framework)
@@ -142,28 +197,45 @@ def verify(
             preset[target.key] = {"status": "skipped", "message": reason, "counterexample": None}
         else:
             unique[target.key] = target
-    runnable = list(unique.values())
+    runnable = [replace(t, findings=tuple(findings.get(t.key, ())), dtypes=dtypes or t.dtypes) for t in unique.values()]
     limit = default_memory_limit() if memory_limit is None else memory_limit * 1024 * 1024
     results = {**preset, **_run(runnable, None, timeout, limit)}
     fixed_results: dict[tuple[Any, ...], dict[str, Any]] = {}
     if fixed:
         with tempfile.TemporaryDirectory(prefix="lint-eps-fixed-") as folder:
             changed, unchanged = _fixed_sources(runnable, settings, folder)
-            fixed_results = _run([t for t in runnable if t.abs_path in changed], changed, timeout, limit)
+            fixed_targets = [_remapped(t, changed[t.abs_path]) for t in runnable if t.abs_path in changed]
+            fixed_results = _run(fixed_targets, changed, timeout, limit)
         for target in runnable:
             if target.abs_path in unchanged:
-                original = results[target.key]
-                fixed_results[target.key] = {**original, "message": f"{unchanged[target.abs_path]}; {original['message']}"}
+                fixed_results[target.key] = _prefixed(results[target.key], unchanged[target.abs_path])
         for key, outcome in preset.items():
             fixed_results[key] = outcome
 
+    def outcome(source: dict[tuple[Any, ...], dict[str, Any]], code: str | None, target: Target, span: Span | None) -> dict[str, Any]:
+        found = source[target.key]
+        keys = findings.get(target.key, [])
+        if code is None or span is None or not found.get("findings") or (code, span) not in keys:
+            return found
+        return found["findings"][keys.index((code, span))]  # type: ignore[no-any-return]
+
     records = [
-        Record(code, target.path, target.row, target.column, target.function, results[target.key], fixed_results.get(target.key) if fixed else None)
-        for code, target in entries
+        Record(
+            code,
+            target.path,
+            span[0] if span else target.row,
+            span[1] if span else target.column,
+            target.function,
+            outcome(results, code, target, span),
+            outcome(fixed_results, code, target, span) if fixed and target.key in fixed_results else None,
+        )
+        for code, target, span in entries
     ]
     if output_format == "json":
         click.echo(render_json(records, fixed), nl=False)
     else:
         click.echo(render_text(records, fixed), nl=False)
+    for error in input_errors:
+        click.echo(f"lint-eps: error: {error}", err=True)
     judged = [r.fixed for r in records if r.fixed is not None] if fixed else [r.outcome for r in records]
-    sys.exit(1 if any(o["status"] == "confirmed" for o in judged) else 0)
+    sys.exit(2 if input_errors else 1 if any(o["status"] == "confirmed" for o in judged) else 0)

@@ -3,7 +3,8 @@
 Runs in the worker. Arrays are built in float64 with NumPy and cast to each dtype by the framework adapter, so
 `1 - 1e-7` becomes 0.99999988 in float32 and exactly 1 in float16, as it would in a real model. The order of
 `cases()` is the order of "smallest": fewest elements first, then float32, float64, float16, bfloat16, then the
-prediction and label kinds in the order listed below; the first failing case is the counterexample reported.
+prediction and label kinds in the order listed below; the first failing case (in a dtype the code computes in,
+and for a finding, one that breaks its flagged expression) is the counterexample reported.
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def _supervise(process: subprocess.Popen[bytes], lines: _Lines, batch: Batch, st
             current, deadline = start + int(message["index"]), now + timeout
         elif event == "result":
             index = start + int(message["index"])
-            results[index] = {"status": message["status"], "message": message["message"], "counterexample": message.get("counterexample")}
+            results[index] = {"status": message["status"], "message": message["message"], "counterexample": message.get("counterexample"), "findings": message.get("findings")}
             current, deadline = None, now + STARTUP_LIMIT
         elif event == "done":
             return len(results)

@@ -17,15 +17,8 @@ from pathlib import Path
 from lint_eps.rules.analysis.roles import name_is_loss, name_is_metric
 from lint_eps.source import SourceError, decode_source
 
-FRAMEWORK_IMPORTS = {
-    "tensorflow": "tensorflow",
-    "keras": "tensorflow",
-    "tf_keras": "tensorflow",
-    "torch": "torch",
-    "torchmetrics": "torch",
-    "jax": "jax",
-    "flax": "jax",
-}
+from .usage import dtypes_used, framework_of
+
 FRAMEWORK_NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "numpy": "NumPy"}
 INSTALL_HINTS = {"tensorflow": "pip install 'lint-eps[verify]'", "torch": "pip install torch", "jax": "pip install jax", "numpy": "pip install numpy"}
 
@@ -44,10 +37,13 @@ class Target:
     inner: str | None = None  # factory: the nested function
     method: str | None = None  # class reached through a finding in this method
     role: str | None = None  # "loss" | "metric" | None, from the names
-    framework: str = "numpy"
+    framework: str = "numpy"  # from the names the function uses
+    dtypes: tuple[str, ...] = ("float32", "float64")  # the dtypes the module computes in
     skip: str | None = None  # why it cannot be run, decided without running anything
     row: int = 1
     column: int = 1
+    # The lint findings inside it, each checked on its own: (code, (row, column, end row, end column)).
+    findings: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
 
     @property
     def function(self) -> str | None:
@@ -58,7 +54,16 @@ class Target:
         return (self.abs_path, self.kind, self.attr, self.inner)
 
     def job(self) -> dict[str, object]:
-        return {"kind": self.kind, "attr": self.attr, "inner": self.inner, "method": self.method, "role": self.role, "qualname": self.qualname}
+        return {
+            "kind": self.kind,
+            "attr": self.attr,
+            "inner": self.inner,
+            "method": self.method,
+            "role": self.role,
+            "qualname": self.qualname,
+            "dtypes": list(self.dtypes),
+            "findings": [{"code": code, "span": list(span)} for code, span in self.findings],
+        }
 
 
 def split_spec(argument: str) -> tuple[str, str | None]:
@@ -72,7 +77,7 @@ def split_spec(argument: str) -> tuple[str, str | None]:
 class SourceFile:
     path: str
     tree: ast.Module
-    framework: str
+    dtypes: tuple[str, ...]
 
     @classmethod
     def read(cls, path: str) -> "SourceFile":
@@ -84,20 +89,7 @@ class SourceFile:
             raise TargetError(f"cannot read {path}: {exc.strerror or exc}") from None
         except (SourceError, SyntaxError, ValueError) as exc:
             raise TargetError(f"cannot parse {path}: {getattr(exc, 'msg', None) or exc}") from None
-        return cls(path, tree, framework_of(tree))
-
-
-def framework_of(tree: ast.Module) -> str:
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(FRAMEWORK_IMPORTS.get(a.name.split(".")[0], "") for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(FRAMEWORK_IMPORTS.get(node.module.split(".")[0], ""))
-    for framework in ("tensorflow", "torch", "jax"):
-        if framework in found:
-            return framework
-    return "numpy"
+        return cls(path, tree, dtypes_used(tree))
 
 
 def framework_missing(framework: str) -> str | None:
@@ -137,7 +129,8 @@ def _role(*names: str) -> str | None:
 
 
 def _target(source: SourceFile, display: str, chain: list[Definition], row: int, column: int) -> Target:
-    base = dict(path=display, abs_path=os.path.abspath(source.path), framework=source.framework, row=row, column=column)
+    framework = framework_of(source.tree, chain[0] if chain else None)
+    base = dict(path=display, abs_path=os.path.abspath(source.path), framework=framework, dtypes=source.dtypes, row=row, column=column)
     if not chain:
         return Target(qualname=None, kind="none", skip="not inside a function or class", **base)  # type: ignore[arg-type]
     names = [n.name for n in chain]

@@ -22,7 +22,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-MISSING_FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX", "jaxlib": "JAX", "flax": "JAX", "tensorflow": "TensorFlow", "keras": "Keras"}
+MISSING_FRAMEWORKS = {"torch": "PyTorch", "jax": "JAX", "jaxlib": "JAX", "flax": "JAX", "optax": "JAX", "tensorflow": "TensorFlow", "keras": "Keras"}
 
 
 def _send(channel: TextIO, **message: Any) -> None:
@@ -69,11 +69,48 @@ def _missing_framework(exc: BaseException) -> str | None:
     return None
 
 
-def verify_target(adapter: Any, module: Any, target: dict[str, Any]) -> dict[str, Any]:
+def _watch(adapter: Any, module: Any, module_file: str, target: dict[str, Any]) -> Any:
+    """The definition compiled again with probes for its findings (probes.Instrumented), or why it cannot be."""
+    from lint_eps.source import decode_source
+
+    from . import checks, probes
+
+    try:
+        with open(module_file, "rb") as handle:
+            text = decode_source(handle.read()).text
+        return probes.instrument(module, module_file, text, target["attr"], target["findings"], adapter.numeric)
+    except Exception as exc:  # noqa: BLE001 - reported with the findings, never raised
+        return checks.describe(exc)
+
+
+def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
+    """Give every finding the function's outcome when no finding could be checked on its own."""
+    if target.get("findings") and "findings" not in outcome:
+        if reason is None or outcome["status"] in ("error", "skipped", "timeout"):
+            each = {k: outcome[k] for k in ("status", "message", "counterexample")}
+        else:
+            each = {"status": "skipped", "message": f"the flagged expression cannot be watched ({reason}); the function: {outcome['status']}: {outcome['message']}", "counterexample": None}
+        outcome = {**outcome, "findings": [each for _ in target["findings"]]}
+    return outcome
+
+
+def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "") -> dict[str, Any]:
+    watch = None
+    reason = None
+    obj = getattr(module, target["attr"], None)
+    if obj is not None and target.get("findings"):
+        watched = _watch(adapter, module, module_file, target)
+        if isinstance(watched, str):
+            reason = watched
+        else:
+            watch, obj = watched, watched.obj
+    return _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+
+
+def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -> dict[str, Any]:
     from . import checks
 
     kind = target["kind"]
-    obj = getattr(module, target["attr"], None)
     if obj is None:
         return checks.result("error", f"`{target['attr']}` is not defined after importing the module")
     if kind == "factory":
@@ -103,7 +140,7 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any]) -> dict[str
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
         return subject
-    return checks.verify(adapter, subject)
+    return checks.verify(adapter, subject, tuple(target.get("dtypes") or checks.DTYPES), watch)
 
 
 def main(argv: list[str]) -> int:
@@ -135,12 +172,12 @@ def main(argv: list[str]) -> int:
     for index, target in enumerate(job["targets"]):
         _send(channel, event="start", index=index)
         try:
-            outcome = verify_target(adapter, module, target)
+            outcome = verify_target(adapter, module, target, job["module_file"])
         except SystemExit as exc:
-            outcome = checks.result("error", f"the function called sys.exit({exc.code!r})")
+            outcome = _per_finding(checks.result("error", f"the function called sys.exit({exc.code!r})"), target)
         except BaseException as exc:  # noqa: BLE001 - the user's code raised while being set up
-            outcome = checks.result("error", checks.describe(exc))
-        _send(channel, event="result", index=index, **outcome)
+            outcome = _per_finding(checks.result("error", checks.describe(exc)), target)
+        _send(channel, event="result", index=index, **{k: outcome.get(k) for k in ("status", "message", "counterexample", "findings")})
     _send(channel, event="done")
     return 0
 
