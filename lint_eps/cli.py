@@ -144,6 +144,8 @@ def main() -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (or, without --fix, show as available) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and change nothing.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when there are findings.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="With --fix: exit with 1 if any file was changed, even when no finding remains (for pre-commit).")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` to every line with a finding (adopting lint-eps on existing code); EPS004 reports them once unused.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings (with --output-format json: a JSON list of code, name, count, fixable).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the .lint_eps_cache folder.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
@@ -162,6 +164,8 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     exit_zero: bool,
+    exit_non_zero_on_fix: bool,
+    add_noqa: bool,
     statistics: bool,
     no_cache: bool,
     jobs: int | None,
@@ -173,6 +177,8 @@ def check(
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     targets = list(paths) or ["."]
+    if add_noqa and (fix or diff):
+        raise UsageFailure("--add-noqa cannot be combined with --fix or --diff")
     for target in targets:
         problem = named_path_problem(target)
         if problem is not None:
@@ -193,7 +199,7 @@ def check(
     if nothing_checked and not quiet:
         click.echo(f"lint-eps: warning: {nothing_checked}", err=True)
 
-    mode = FixMode(fix=fix and not diff, diff=diff, unsafe=unsafe_fixes)
+    mode = FixMode(fix=fix and not diff, diff=diff, unsafe=unsafe_fixes, add_noqa=add_noqa)
     diagnostics: list[Diagnostic] = []
     diffs: list[str] = []
     fixed = 0
@@ -205,6 +211,14 @@ def check(
         if result.diff:
             diffs.append(result.diff)
     diagnostics.sort(key=Diagnostic.sort_key)
+
+    if add_noqa:
+        if not quiet:
+            click.echo(f"Added {fixed} noqa directive{'s' if fixed != 1 else ''}.", err=True)
+        # What could not be suppressed (rows inside strings, unreadable files) is still shown, and still fails.
+        if diagnostics:
+            click.echo(FORMATS["text"](diagnostics, color=_use_color(), show_source=not no_show_source), nl=False)
+        sys.exit(1 if diagnostics and not exit_zero else 0)
 
     if diff:
         click.echo("".join(diffs), nl=False)
@@ -224,7 +238,8 @@ def check(
             click.echo(text_reporter.summary(diagnostics, fixed=fixed, unsafe_fixes=unsafe_fixes))
     else:
         click.echo(FORMATS[output_format](diagnostics), nl=False)
-    sys.exit(1 if diagnostics and not exit_zero else 0)
+    changed_files = exit_non_zero_on_fix and fix and fixed > 0
+    sys.exit(1 if (diagnostics or changed_files) and not exit_zero else 0)
 
 
 @main.command("rule")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 from .diagnostic import Diagnostic, Edit, Fix, Location
@@ -52,11 +54,14 @@ def _comment_start(line: str) -> int | None:
 
 def parse_noqa(lines: list[str]) -> dict[int, Noqa]:
     """Row (1-based) -> suppression on that row."""
+    candidates = [i for i, line in enumerate(lines) if "#" in line and "noqa" in line.lower()]
+    if not candidates:
+        return {}
+    comments = _comment_columns(lines) if len(lines) > 1 else {}
     out: dict[int, Noqa] = {}
-    for index, line in enumerate(lines):
-        if "#" not in line or "noqa" not in line.lower():
-            continue
-        start = _comment_start(line)
+    for index in candidates:
+        line = lines[index]
+        start = comments.get(index + 1, _comment_start(line))
         if start is None:
             continue
         match = NOQA_RE.search(line, start)
@@ -66,6 +71,25 @@ def parse_noqa(lines: list[str]) -> dict[int, Noqa]:
         listed = tuple(c.upper() for c in CODE_SPLIT_RE.split(codes.strip())) if codes else ()
         out[index + 1] = Noqa(index + 1, frozenset(listed) if codes else None, match.start() + 1, match.end() + 1, listed)
     return out
+
+
+def _comment_columns(lines: list[str]) -> dict[int, int | None]:
+    """Row -> index of its comment's `#` (None: no comment), from the tokenizer, which knows where multi-line
+    strings end (`    text\"\"\"  # noqa` starts inside a string: a scan of the line alone takes the closing quotes
+    for opening ones). Rows after a point where the file stops tokenizing are left to the line scan."""
+    found: dict[int, int | None] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.start[1]
+            elif token.type in (tokenize.NEWLINE, tokenize.NL):
+                found.setdefault(token.start[0], None)
+            elif token.end[0] > token.start[0]:  # a multi-line string: its inner rows hold no comment
+                for row in range(token.start[0], token.end[0]):
+                    found.setdefault(row, None)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return found
 
 
 def unused_noqa(

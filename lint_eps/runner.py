@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from .add_noqa import NOT_SUPPRESSIBLE, add_noqa
 from .cache import Cache, digest
 from .config import discover_settings
 from .diagnostic import Diagnostic, Location
@@ -21,7 +22,7 @@ from .engine import SYNTAX_ERROR, lint_source
 from .fixes import fix_source
 from .registry import selected_codes
 from .settings import Settings
-from .source import SourceError, decode_source, encode_source
+from .source import DecodedSource, SourceError, decode_source, encode_source
 from .writeback import WriteRefused, write_fixed
 
 IO_ERROR = "EPS003"
@@ -54,10 +55,11 @@ class FixMode:
     fix: bool = False  # write fixed files
     diff: bool = False  # compute diffs, write nothing
     unsafe: bool = False
+    add_noqa: bool = False  # write `# noqa: CODE` on every finding's row instead of fixing
 
     @property
     def active(self) -> bool:
-        return self.fix or self.diff
+        return self.fix or self.diff or self.add_noqa
 
 
 def _error(path: str, code: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -76,6 +78,8 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
         return FileResult(path, [_error(path, SYNTAX_ERROR, exc.message, exc.row, exc.column)])
     if not mode.active:
         return FileResult(path, lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter))
+    if mode.add_noqa:
+        return _add_noqa(path, decoded, settings, codes, prefilter)
     outcome = fix_source(decoded.text, path, settings, unsafe=mode.unsafe, codes=codes)
     result = FileResult(path, outcome.remaining, outcome.applied, fix_error=outcome.error)
     if outcome.changed(decoded.text):
@@ -94,6 +98,23 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
             except WriteRefused as exc:
                 return _unwritten(path, decoded.text, settings, codes, f"{exc}; fixes not applied")
     return result
+
+
+def _add_noqa(path: str, decoded: DecodedSource, settings: Settings, codes: frozenset[str], prefilter: bool) -> FileResult:
+    """Suppress the file's findings in place; what could not be suppressed stays a finding."""
+    found = lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter)
+    edit = add_noqa(decoded.text, found)
+    if edit.text != decoded.text:
+        try:
+            write_fixed(path, encode_source(edit.text, decoded.encoding))
+        except WriteRefused as exc:
+            return _unwritten(path, decoded.text, settings, codes, f"{exc}; no noqa comments added")
+    left = [d for d in found if (d.noqa_row or d.location.row) in edit.skipped or d.code in NOT_SUPPRESSIBLE]
+    problem = None
+    if edit.skipped:
+        rows = ", ".join(str(r) for r in edit.skipped)
+        problem = f"no `# noqa` added on line{'s' if len(edit.skipped) > 1 else ''} {rows}: the line ends inside a string or with a backslash"
+    return FileResult(path, left, edit.added, fix_error=problem)
 
 
 def _unwritten(path: str, text: str, settings: Settings, codes: frozenset[str], message: str) -> FileResult:
