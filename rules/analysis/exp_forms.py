@@ -192,9 +192,10 @@ class ExpForms:
         for a in rest:
             if a.keyword is None:
                 continue
-            if a.keyword.value in (axis_keyword, "axis", "dim"):
+            # Only the family's own keywords: torch's numpy-style `axis=` aliases may not exist on the replacement.
+            if a.keyword.value == axis_keyword:
                 axis = a.value
-            elif a.keyword.value in (keep_keyword, "keepdims", "keepdim"):
+            elif a.keyword.value == keep_keyword:
                 keepdims = a.value
             else:
                 plain = False
