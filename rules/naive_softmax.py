@@ -39,7 +39,8 @@ class NaiveSoftmax(Rule):
     Finds a softmax written by hand: `exp(x)` divided (`/`, `tf.math.divide`, `torch.div`, ...) by a sum of
     the same `exp(x)` — directly or through local variables, the sum tiled, reshaped or indexed to broadcast,
     the exp possibly masked (`exp(x) * mask`) — where `x` is not first shifted by its maximum
-    (`x - max(x, axis, keepdims=True)`, `reduce_max`, `amax`, `stop_gradient(max)` all count). Anywhere, not
+    (`x - max(x, axis, keepdims=True)`, `reduce_max`, `amax`, `stop_gradient(max)` all count), clipped, or
+    provably at most 0 (a Gaussian kernel's `exp(-x**2 / (2 * s**2))` is at most 1). Anywhere, not
     only in losses: attention weights, segmentation heads and NumPy evaluation code overflow the same way.
     The log of such a division is reported once, as a hand-written log-softmax.
 
@@ -95,6 +96,9 @@ class NaiveSoftmax(Rule):
         "import numpy as np\nw = np.exp(x) / np.sum(np.exp(y))\nv = np.exp(x) / n\n",
         # Clipped logits.
         "import numpy as np\ne = np.exp(np.clip(x, -50, 50))\np = e / e.sum()\n",
+        # A Gaussian kernel: exp of a value <= 0 cannot overflow (keras and torchmetrics image code).
+        "from keras import ops\n\ndef gaussian(x, sigma):\n    g = ops.exp(-(x**2) / (2.0 * sigma**2))\n    return g / ops.sum(g)\n",
+        "import torch\n\ndef gaussian(d, sigma):\n    g = torch.exp(-torch.pow(d / sigma, 2) / 2)\n    return (g / g.sum()).unsqueeze(dim=0)\n",
     ]
     INVALID = [
         Invalid(
@@ -201,7 +205,7 @@ class NaiveSoftmax(Rule):
         inner = inner or forms.exp(total.operand, masks=True)
         if inner is None or squashed(self.context, inner.operand) != squashed(self.context, exp.operand):
             return None
-        if forms.shifted(exp.operand) or forms.bounded(exp.operand):
+        if forms.shifted(exp.operand) or forms.bounded(exp.operand) or forms.nonpositive(exp.operand):
             return None
         return _Softmax(node, Exp(exp.call, exp.operand, exp.family, exp.masked or inner.masked), total, broadcast, via or via_sum)
 

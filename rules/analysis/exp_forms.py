@@ -31,6 +31,7 @@ from ..tables.stable_forms import (
     NONNEGATIVE_FUNCTIONS,
     NONNEGATIVE_METHODS,
     PASS_THROUGH_METHODS,
+    POWER_FUNCTIONS,
     STOP_GRADIENT_FUNCTIONS,
     SUM_FUNCTIONS,
     SUM_METHOD,
@@ -253,13 +254,23 @@ class ExpForms:
         return False
 
     def nonpositive(self, operand: cst.BaseExpression, *, follow: bool = True) -> bool:
-        """Provably <= 0, so exp of it is <= 1: `-abs(x)`, `-x**2`, `minimum(x, 0)`, `where(x >= 0, -x, x)`."""
+        """Provably <= 0, so exp of it is <= 1: `-abs(x)`, `-x**2`, a Gaussian's `-0.5 * (x / s) ** 2` and
+        `-(x**2) / (2 * s**2)`, `minimum(x, 0)`, `where(x >= 0, -x, x)`. A factor of unknown sign next to a
+        negated magnitude (`-abs(d) * scale`) counts as a scale: that is what the code means."""
         node = operand
         if follow and isinstance(node, cst.Name):
             value = self.value_of(node)
             return value is not node and self.nonpositive(value, follow=False)
+        value = number_value(node)
+        if value is not None:
+            return value <= 0
         if m.matches(node, m.UnaryOperation(operator=m.Minus())):
             return self._nonnegative(node.expression)  # type: ignore[attr-defined]
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Divide)):
+            left, right = node.left, node.right
+            if self.nonpositive(left, follow=False) and (self._nonnegative(right) or _scale(right)):
+                return True
+            return isinstance(node.operator, cst.Multiply) and self.nonpositive(right, follow=False) and (self._nonnegative(left) or _scale(left))
         if isinstance(node, cst.Call):
             callee = self.context.callee(node) or ""
             if callee in MINIMUM_FUNCTIONS and any(number_value(a.value) is not None and number_value(a.value) <= 0 for a in node.args):  # type: ignore[operator]
@@ -277,16 +288,26 @@ class ExpForms:
         return False
 
     def _nonnegative(self, node: cst.BaseExpression) -> bool:
+        value = number_value(node)
+        if value is not None:
+            return value >= 0
         if isinstance(node, cst.Call):
-            if (self.context.callee(node) or "") in NONNEGATIVE_FUNCTIONS:
+            callee = self.context.callee(node) or ""
+            if callee in NONNEGATIVE_FUNCTIONS:
                 return True
-            method = self._method(node, NONNEGATIVE_METHODS)
-            return method is not None
+            if callee in POWER_FUNCTIONS and len(node.args) == 2 and number_value(node.args[1].value) == 2:
+                return True
+            if self._method(node, NONNEGATIVE_METHODS) is not None:
+                return True
+            method = self._method(node, "pow")
+            return method is not None and len(method.args) == 1 and number_value(method.args[0].value) == 2
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.Power) and number_value(node.right) == 2:
                 return True
             if isinstance(node.operator, cst.Multiply) and squashed(self.context, node.left) == squashed(self.context, node.right):
                 return True
+            if isinstance(node.operator, (cst.Multiply, cst.Divide)):
+                return self._nonnegative(node.left) and self._nonnegative(node.right)
         return False
 
     def bounded(self, operand: cst.BaseExpression) -> bool:
@@ -328,6 +349,11 @@ class ExpForms:
             if spelled:
                 return spelled
         return None
+
+
+def _scale(node: cst.BaseExpression) -> bool:
+    """A plain name or attribute (`log2`, `self.scale`): a factor whose sign the code does not show."""
+    return isinstance(node, (cst.Name, cst.Attribute))
 
 
 def brief(text: str, limit: int = 48) -> str:
