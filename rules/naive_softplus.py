@@ -67,6 +67,9 @@ class NaiveSoftplus(Rule):
         "import tensorflow as tf\n\ndef bce_with_logits(labels, logits):\n"
         "    return tf.nn.relu(logits) - logits * labels + tf.math.log1p(tf.exp(-tf.abs(logits)))\n",
         "import numpy as np\n\ndef softplus(x):\n    return np.maximum(x, 0) + np.log(1 + np.exp(-np.abs(x)))\n",
+        # The select of sigmoid_cross_entropy_with_logits (tensorflow/python/ops/nn_impl.py).
+        "import tensorflow as tf\n\ndef bce(labels, logits):\n    cond = logits >= tf.zeros_like(logits)\n"
+        "    neg_abs_logits = tf.where(cond, -logits, logits)\n    return tf.math.log1p(tf.math.exp(neg_abs_logits))\n",
         # A negated magnitude times a scale (keras' logaddexp2 on TensorFlow).
         "import tensorflow as tf\n\ndef logaddexp2(x1, x2):\n    delta = x1 - x2\n    log2 = tf.cast(tf.math.log(2.0), delta.dtype)\n"
         "    return tf.maximum(x1, x2) + tf.math.log1p(tf.math.exp(-tf.abs(delta) * log2)) / log2\n",

@@ -338,7 +338,10 @@ class ExpForms:
             for comparison in findall(scope.node, m.Comparison()):
                 found |= names_in(comparison)
             self.context.shared[key] = names = frozenset(found)
-        return not names.isdisjoint(names_in(operand))  # type: ignore[union-attr]
+        used = names_in(operand)
+        if isinstance(operand, cst.Name):  # one step back: `neg = where(x >= 0, -x, x)`, then `exp(neg)`
+            used |= names_in(self.value_of(operand))
+        return not names.isdisjoint(used)  # type: ignore[union-attr]
 
     # -- spelling fixes ----------------------------------------------------------------------------------
     def spell(self, targets: tuple[str, ...] | str | None) -> str | None:
