@@ -141,4 +141,4 @@ class Log1pExpm1(Rule):
     def _report(self, node: cst.CSTNode, what: str, generic: str, replacement: str | None) -> None:
         better = brief(replacement) if replacement is not None else generic
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
-        self.report(node, f"{what} is 0 for |x| < 6e-8 (float32) and imprecise near it; use `{better}`", fix=fix)
+        self.report(node, f"{what} is 0 for |x| < 6e-8 (float32), imprecise above; use `{better}`", fix=fix)

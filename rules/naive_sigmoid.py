@@ -12,8 +12,8 @@ from .analysis.exp_forms import Exp, ExpForms, brief, is_one, needs_exp, squashe
 from .tables.stable_forms import SIGMOID_FOR
 
 _WHY = {
-    "numpy": "overflows with a RuntimeWarning for x < -709.8 (float64)",
-    "math": "raises OverflowError for x < -709.8",
+    "numpy": "exp overflows (RuntimeWarning) for x < -709.8",
+    "math": "math.exp raises OverflowError for x < -709.8",
 }
 
 
@@ -133,9 +133,9 @@ class NaiveSigmoid(Rule):
         spelled = self.forms.spell(SIGMOID_FOR.get(exp.family))
         replacement = self.context.code(cst.Call(cst.parse_expression(spelled), [cst.Arg(strip_parens(x))])) if spelled else None
         better = brief(replacement) if replacement is not None else "sigmoid(x)"
-        why = _WHY.get(exp.family, "overflows for x < -88.7 (float32) and the gradient is NaN")
+        why = _WHY.get(exp.family, "NaN gradient for x < -88.7 (float32)")
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
-        self.report(node, f"Hand-written sigmoid {why}; use `{better}`", fix=fix)
+        self.report(node, f"Hand-written sigmoid: {why}; use `{better}`", fix=fix)
 
     def _cannot_overflow(self, exp: Exp, argument: cst.BaseExpression) -> bool:
         """exp(-x) for the sigmoid's input x: bounded, <= 0, masked or branched on."""

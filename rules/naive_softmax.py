@@ -240,11 +240,11 @@ class NaiveSoftmax(Rule):
         kind = "log_softmax" if log else "softmax"
         better = brief(replacement) if replacement is not None else f"{kind}(x, axis)"
         if softmax.exp.masked:
-            message = "Hand-written masked softmax overflows to NaN for x > 88.7; use `exp(x - max(x, axis, keepdims=True))`"
+            message = "Hand-written masked softmax: NaN once x > 88.7 (float32); subtract `max(x, axis, keepdims=True)`"
         elif log:
-            message = f"Log of a hand-written softmax is NaN/-inf once x > 88.7 (float32); use `{better}`"
+            message = f"Log of a hand-written softmax: NaN once x > 88.7 (float32); use `{better}`"
         else:
-            message = f"Hand-written softmax is inf/inf = NaN once x > 88.7 (float32); use `{better}`"
+            message = f"Hand-written softmax: inf/inf = NaN once x > 88.7 (float32); use `{better}`"
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
         self.report(node, message, fix=fix)
 

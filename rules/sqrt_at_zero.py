@@ -9,12 +9,12 @@ import libcst as cst
 import libcst.matchers as m
 
 from lint_eps.nodes import arg, number_value, parenthesize, strip_parens
-from lint_eps.prefilter import FileText, FunctionFacts, has_word, mentions, positions, within
+from lint_eps.prefilter import FileText, FunctionFacts, at_module_level, has_word, identifiers_reaching, mentions, positions, within, word_positions
 from lint_eps.rule import Invalid, Replacement, Rule
 from lint_eps.walk import findall
 
 from .analysis.exp_forms import ExpForms, brief, squashed
-from .analysis.roles import function_role, passes_to_compile
+from .analysis.roles import function_role, passes_to_compile, role_candidates
 from .log_probability import epsilon_text
 from .tables.stable_forms import (
     DIFFERENTIABLE_FAMILIES,
@@ -35,19 +35,44 @@ _FORWARD_METHODS = frozenset({"call", "forward", "__call__"})
 GRADIENT_TAPES = frozenset({"tensorflow.GradientTape"})
 
 
+def _root_offsets(text: FileText) -> list[int]:
+    """Where a square root, a norm or a power of 0.5 may be written (words, aliases, `** 0.5`)."""
+
+    def compute() -> list[int]:
+        words = word_positions(text, identifiers_reaching(text, *_WORDS))
+        return sorted(words + positions(text, _HALF_POWER))
+
+    return text.memo("eps505.roots", compute)
+
+
 def _file_gate(text: FileText) -> bool:
-    return has_word(text.source, _WORDS) or _HALF_POWER.search(text.source) is not None
+    """A root at module level (a lambda given to `Lambda(...)` there, `sqrt(exp(v))`), or in a function the
+    per-function gate keeps."""
+    if not (has_word(text.source, _WORDS) or _HALF_POWER.search(text.source) is not None):
+        return False
+    functions = text.outermost
+    if functions is None:
+        return True
+    offsets = _root_offsets(text)
+    return at_module_level(text, offsets) or any(_needs(text, function) for function in functions)
 
 
 def _needs(text: FileText, function: FunctionFacts) -> bool:
-    """The function writes a square root (or a norm, a power of 0.5), or may make one differentiable: a
-    `Lambda(f)` layer or a `compile(loss=f)` call elsewhere gives `f` its role."""
-    return (
-        mentions(text, function, *_WORDS)
-        or within(positions(text, _HALF_POWER), function.start, function.end)
-        or mentions(text, function, "Lambda")
-        or passes_to_compile(text, function)
-    )
+    """Functions that write a root and may be differentiated (a role candidate, a forward method, a
+    GradientTape block, a function named elsewhere in a file that builds `Lambda` layers) or write `exp` (for
+    `sqrt(exp(v))`); and the functions that make another one differentiated: `Lambda(f)` and
+    `compile(loss=f)` callers."""
+    if within(_root_offsets(text), function.start, function.end):
+        candidates = role_candidates(text)
+        if candidates is None or mentions(text, function, "exp", "GradientTape"):
+            return True
+        # The function and the defs nested in it (a loss closure, a class defined in a function).
+        inner = [f for f in text.functions or () if function.start <= f.start and f.end <= function.end]
+        lambdas = "Lambda" in text.source
+        for f in inner:
+            if f in candidates or (f.in_class and f.name in _FORWARD_METHODS) or (lambdas and len(word_positions(text, (f.name,))) >= 2):
+                return True
+    return mentions(text, function, "Lambda") or passes_to_compile(text, function)
 
 
 class SqrtAtZero(Rule):
@@ -171,6 +196,13 @@ class SqrtAtZero(Rule):
             "        z = model(x)\n        loss = tf.sqrt(tf.maximum(tf.math.reduce_variance(z), eps))\n    grads = tape.gradient(loss, model.trainable_variables)\n"
             "    return grads, tf.sqrt(tf.reduce_sum(tf.square(grads[0])))\n",
         ),
+        # A loss closure: the gate keeps the function that defines it.
+        Invalid(
+            "import tensorflow as tf\n\ndef make_loss(margin):\n    def loss(y_true, y_pred):\n"
+            "        d = tf.sqrt(tf.reduce_sum(tf.square(y_pred), axis=-1))\n        return tf.reduce_mean(tf.maximum(margin - d, 0.0))\n    return loss\n",
+            "import tensorflow as tf\n\ndef make_loss(margin):\n    def loss(y_true, y_pred):\n"
+            "        d = tf.sqrt(tf.maximum(tf.reduce_sum(tf.square(y_pred), axis=-1), 1e-7))\n        return tf.reduce_mean(tf.maximum(margin - d, 0.0))\n    return loss\n",
+        ),
         # sqrt(exp(v)) anywhere: exp(v / 2) is exact.
         Invalid(
             "import torch\n\ndef sample(mu, log_var):\n    return mu + torch.sqrt(torch.exp(log_var)) * torch.randn_like(mu)\n",
@@ -245,14 +277,14 @@ class SqrtAtZero(Rule):
         if where is None:
             return
         fix = self._floor_fix(operand, family, form)
-        self.report(node, f"`sqrt` of {what} has a NaN gradient where it is 0 (identical inputs); floor it with an eps", fix=fix)
+        self.report(node, f"`sqrt` of {what}: NaN gradient where it is 0 (identical inputs); floor it at an eps", fix=fix)
 
     def _norm(self, node: cst.Call, callee: str) -> None:
         operand = arg(node, 0, "tensor") or arg(node, 0, "x")
         if operand is None or self.forms.compared(operand) or self._differentiated() is None:
             return
         name = self.context.code(node.func)
-        self.report(node, f"`{brief(name, 24)}` has a NaN gradient at the zero vector (identical inputs); use sqrt(max(sum(x**2), eps))")
+        self.report(node, f"`{brief(name, 16)}`: NaN gradient at the zero vector (identical inputs); use sqrt(maximum(sum(x**2), eps))")
 
     def _sqrt_exp(self, node: cst.CSTNode, exp_call: cst.Call, v: cst.BaseExpression, family: str) -> None:
         half = cst.BinaryOperation(parenthesize(strip_parens(v)), cst.Divide(), cst.Integer("2"))
@@ -262,7 +294,7 @@ class SqrtAtZero(Rule):
             new = exp_call.with_changes(args=[cst.Arg(half)])
         better = brief(self.context.code(new))
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, new))
-        self.report(node, f"`sqrt(exp(v))` is inf for v > 88.7 and its gradient NaN below -104; use `{better}`", fix=fix)
+        self.report(node, f"`sqrt(exp(v))` is inf above v = 88.7, NaN gradient below -104; use `{better}`", fix=fix)
 
     def _zero_able(self, operand: cst.BaseExpression) -> tuple[str | None, str]:
         """What makes the operand exactly 0 for some inputs, and the family of the code computing it."""

@@ -359,7 +359,7 @@ def _scale(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Name, cst.Attribute))
 
 
-def brief(text: str, limit: int = 48) -> str:
+def brief(text: str, limit: int = 36) -> str:
     """A code snippet short enough for a one-line message."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
