@@ -228,7 +228,7 @@ class NaiveSoftmax(Rule):
                 node = node.value
             elif isinstance(node, cst.Call) and self.context.callee(node) in BROADCAST_FUNCTIONS and node.args:
                 node = node.args[0].value
-            elif isinstance(node, cst.Call) and self.forms._method(node, _BROADCAST_METHODS) is not None:
+            elif isinstance(node, cst.Call) and self.forms.method(node, _BROADCAST_METHODS) is not None:
                 node = node.func.value  # type: ignore[attr-defined]
             else:
                 return node, broadcast

@@ -141,7 +141,7 @@ class NaiveSoftplus(Rule):
         if self.context.callee(node) in LOG1P_FUNCTIONS and len(node.args) == 1:
             operand: cst.BaseExpression | None = node.args[0].value
             return self._exp(operand)
-        method = forms._method(node, "log1p")
+        method = forms.method(node, "log1p")
         if method is not None and not method.args and forms.uses_torch():
             return self._exp(method.func.value)  # type: ignore[attr-defined]
         log = forms.log(node)

@@ -241,7 +241,7 @@ class SqrtAtZero(Rule):
         if family is not None and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
             self._root(node, node.args[0].value, family, "sqrt")
             return
-        method = self.forms._method(node, "sqrt")
+        method = self.forms.method(node, "sqrt")
         if method is not None and not method.args and self.forms.uses_torch():
             self._root(node, method.func.value, "torch", "method")  # type: ignore[attr-defined]
             return
@@ -313,7 +313,7 @@ class SqrtAtZero(Rule):
             callee = self.context.callee(node) or ""
             if callee in VARIANCE_FUNCTIONS:
                 return "a variance", _family_of(callee)
-            if self.forms._method(node, VARIANCE_METHODS) is not None:
+            if self.forms.method(node, VARIANCE_METHODS) is not None:
                 return "a variance", "torch" if self.forms.uses_torch() else "numpy"
         family = self._square(node)
         if family:
@@ -334,7 +334,7 @@ class SqrtAtZero(Rule):
                 return _family_of(callee)
             if POWER_FUNCTIONS.get(callee) and len(node.args) == 2 and number_value(node.args[1].value) == 2:
                 return POWER_FUNCTIONS[callee]
-            method = self.forms._method(node, frozenset({"pow", "square"}))
+            method = self.forms.method(node, frozenset({"pow", "square"}))
             if method is not None:
                 name = method.func.attr.value  # type: ignore[attr-defined]
                 if name == "square" and not method.args or name == "pow" and len(method.args) == 1 and number_value(method.args[0].value) == 2:

@@ -96,7 +96,7 @@ class ExpForms:
     def uses_torch(self) -> bool:
         return self.context.imports.imports_any(("torch",))
 
-    def _method(self, node: cst.BaseExpression, names: frozenset[str] | str) -> cst.Call | None:
+    def method(self, node: cst.BaseExpression, names: frozenset[str] | str) -> cst.Call | None:
         """`node` as `<receiver>.<name>(...)` where the method is not a resolvable library function.
 
         Matching never strips parentheses (a copy would not be a node of the tree, so it could be neither
@@ -144,7 +144,7 @@ class ExpForms:
                 if operand is None or len(node.args) != 1:
                     return None
                 return Exp(node, operand, family)
-            method = self._method(node, EXP_METHOD)
+            method = self.method(node, EXP_METHOD)
             if method is not None and not method.args and self.uses_torch():
                 return Exp(method, method.func.value, "torch")  # type: ignore[attr-defined]
         if masks and isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
@@ -165,7 +165,7 @@ class ExpForms:
                 return None
             rest = [a for a in node.args if a.value is not operand]
             return self._sum(node, operand, family, rest, positions=3 if family not in ("numpy", "jax") else 2, method=False)
-        method = self._method(node, SUM_METHOD)
+        method = self.method(node, SUM_METHOD)
         if method is not None:
             receiver = method.func.value  # type: ignore[attr-defined]
             inner = self.exp(receiver, masks=True)
@@ -209,12 +209,13 @@ class ExpForms:
         """`log(v)` of one argument, or torch's `v.log()`."""
         family = LOG_FUNCTIONS.get(self.context.callee(call) or "")
         if family is not None:
-            if len(call.args) != 1 or call.args[0].keyword not in (None,) and call.args[0].keyword.value not in ("x", "input"):  # type: ignore[union-attr]
-                return None
-            if call.args[0].star:
+            if len(call.args) != 1 or call.args[0].star:
+                return None  # math.log(x, base), log(*xs)
+            keyword = call.args[0].keyword
+            if keyword is not None and keyword.value not in ("x", "input"):
                 return None
             return Log(call, call.args[0].value, family, False)
-        method = self._method(call, "log")
+        method = self.method(call, "log")
         if method is not None and not method.args and self.uses_torch():
             return Log(call, method.func.value, "torch", True)  # type: ignore[attr-defined]
         return None
@@ -297,9 +298,9 @@ class ExpForms:
                 return True
             if callee in POWER_FUNCTIONS and len(node.args) == 2 and number_value(node.args[1].value) == 2:
                 return True
-            if self._method(node, NONNEGATIVE_METHODS) is not None:
+            if self.method(node, NONNEGATIVE_METHODS) is not None:
                 return True
-            method = self._method(node, "pow")
+            method = self.method(node, "pow")
             return method is not None and len(method.args) == 1 and number_value(method.args[0].value) == 2
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.Power) and number_value(node.right) == 2:
@@ -323,7 +324,7 @@ class ExpForms:
             capped = MAXIMUM_FUNCTIONS if negated else MINIMUM_FUNCTIONS
             if callee in CLIP_FUNCTIONS or callee in capped:
                 return True
-            method = self._method(node, CLIP_METHOD_NAMES)
+            method = self.method(node, CLIP_METHOD_NAMES)
             return method is not None and method.func.attr.value != ("clamp_max" if negated else "clamp_min")  # type: ignore[attr-defined]
         return False
 
