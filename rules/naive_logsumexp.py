@@ -7,7 +7,7 @@ import libcst as cst
 from lint_eps.nodes import parenthesize, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
 
-from .analysis.exp_forms import Exp, ExpForms, Log, Sum, brief, needs_exp, writes_exp
+from .analysis.exp_forms import Exp, ExpForms, Log, Sum, brief, needs_exp, writes_exp_and_log
 from .tables.stable_forms import LOGADDEXP_FOR, LOGSUMEXP_FOR
 
 
@@ -17,7 +17,7 @@ class NaiveLogSumExp(Rule):
     summary = "`log(sum(exp(x)))` overflows for x > 88.7 (float32): use logsumexp (logaddexp for two terms)"
     fixable = "sometimes"
     triggers = (b"exp",)
-    prefilter = staticmethod(writes_exp)
+    prefilter = staticmethod(writes_exp_and_log)
     needs_function = staticmethod(needs_exp)
     specificity = 20
     supersedes = ("EPS201", "EPS506")

@@ -7,7 +7,7 @@ import libcst as cst
 from lint_eps.nodes import strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
 
-from .analysis.exp_forms import Exp, ExpForms, brief, is_one, needs_exp, writes_exp
+from .analysis.exp_forms import Exp, ExpForms, brief, is_one, needs_exp, writes_exp_and_log
 from .tables.stable_forms import LOG1P_FUNCTIONS, SOFTPLUS_AS_LOGADDEXP, SOFTPLUS_FOR
 
 
@@ -17,7 +17,7 @@ class NaiveSoftplus(Rule):
     summary = "`log(1 + exp(x))` is inf for x > 88.7 (float32): use softplus"
     fixable = "sometimes"
     triggers = (b"exp",)
-    prefilter = staticmethod(writes_exp)
+    prefilter = staticmethod(writes_exp_and_log)
     needs_function = staticmethod(needs_exp)
     specificity = 20
     supersedes = ("EPS201", "EPS506")

@@ -16,7 +16,7 @@ import libcst.matchers as m
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, names_in, number_value, simple_operand, strip_parens
 from lint_eps.walk import findall
-from lint_eps.prefilter import FileText, FunctionFacts, has_word, mentions
+from lint_eps.prefilter import FileText, FunctionFacts, has_word, identifiers_reaching, mentions
 
 from ..tables.activations import LOG_FUNCTIONS
 from ..tables.probabilities import CLIP_FUNCTIONS, MAXIMUM_FUNCTIONS, MINIMUM_FUNCTIONS
@@ -40,6 +40,12 @@ from ..tables.stable_forms import (
 def writes_exp(text: FileText) -> bool:
     """File gate of EPS501-EPS504: every finding holds an `exp` (a call, a method or an import writes it)."""
     return has_word(text.source, ("exp",))
+
+
+def writes_exp_and_log(text: FileText) -> bool:
+    """File gate of EPS502/EPS503: their findings are a `log` (or `log1p`) of an `exp`; both are written, or an
+    alias of them is imported or assigned at module level (`identifiers_reaching`)."""
+    return writes_exp(text) and has_word(text.source, identifiers_reaching(text, "log", "log1p"))
 
 
 def needs_exp(text: FileText, function: FunctionFacts) -> bool:
