@@ -87,8 +87,8 @@ class SqrtAtZero(Rule):
     docs = """
     ## What it does
     Finds, in code whose values are differentiated — loss code (as EPS1xx/EPS2xx decide it), the body of a
-    `with tf.GradientTape()` block, the `call`/`forward`/`__call__` of Keras layers, models and torch/Flax modules, functions passed to
-    `keras.layers.Lambda` — a square root (`sqrt`, `x ** 0.5`, `pow(x, 0.5)`, torch's `x.sqrt()`) of a value
+    `with tf.GradientTape()` block, the `call`/`forward`/`__call__` of Keras layers, models and torch/Flax
+    modules, functions passed to `keras.layers.Lambda` — a square root (`sqrt`, `x ** 0.5`, `pow(x, 0.5)`, torch's `x.sqrt()`) of a value
     that is exactly 0 for some inputs: a sum of squares or squared differences (`reduce_sum(square(a - b))`,
     `dx**2 + dy**2`, `(a - b).pow(2).sum(1)`), a square, a variance; and the Euclidean norms whose gradient
     at the zero vector is NaN: `tf.norm`, `tf.linalg.norm`, `keras.ops.norm`. Anywhere, it finds
