@@ -57,14 +57,16 @@ def test_prefilter_never_drops_a_finding_of_an_invalid_example(code: str, exampl
 
 
 def test_prefilter_spares_files_no_rule_can_report_on() -> None:
-    # A numerics module with divisions and a softmax, but no metric, loss or training function and no log.
-    plain = (
-        "import numpy as np\n\n"
-        "def normalize(v):\n    return v / np.linalg.norm(v)\n\n"
-        "def softmax(x):\n    e = np.exp(x - x.max())\n    return e / e.sum()\n"
-    )
+    # A numerics module with divisions and a norm, but no metric, loss or training function and no log.
+    plain = "import numpy as np\n\ndef normalize(v):\n    return v / np.linalg.norm(v)\n"
     rules = rules_for(EVERY_CODE)
     assert triggered(rules, FileText(plain)) == []
+    assert lint_source(plain, "ops.py", codes=EVERY_CODE) == lint_source(plain, "ops.py", codes=EVERY_CODE, prefilter=False) == []
+    # A softmax writes `exp`: only the rules about hand-written exp forms (EPS5xx) read it, and the stable
+    # (max-shifted) form is clean. No log: the log-sum-exp and softplus rules spare it too.
+    plain += "\ndef softmax(x):\n    e = np.exp(x - x.max())\n    return e / e.sum()\n"
+    read_by = {r.code for r in triggered(rules, FileText(plain))}
+    assert read_by and all(code.startswith("EPS5") for code in read_by) and not read_by & {"EPS502", "EPS503"}
     assert lint_source(plain, "ops.py", codes=EVERY_CODE) == lint_source(plain, "ops.py", codes=EVERY_CODE, prefilter=False) == []
     # The same file with a loss dividing by a data-dependent sum is parsed, and the division reported.
     loss = plain + "\n\ndef dice_loss(y_true, y_pred):\n    return 1 - 2 * (y_true * y_pred).sum() / (y_true + y_pred).sum()\n"

@@ -255,6 +255,43 @@ CROSS_FUNCTION = {
             return [r * 2 for r in rows]
         ''',
     ),
+    # The distance is differentiated because another function passes it to a Lambda layer.
+    "a distance made differentiable by a Lambda layer built elsewhere": (
+        "EPS505",
+        '''\
+        from tensorflow import keras
+        from tensorflow.keras import backend as K
+
+
+        def euclidean_distance(vects):
+            x, y = vects
+            return K.sqrt(K.sum(K.square(x - y), axis=1, keepdims=True))
+
+
+        def build_siamese(encoder, left, right):
+            return keras.layers.Lambda(euclidean_distance)([encoder(left), encoder(right)])
+
+
+        def unrelated_helper(rows):
+            return [r * 2 for r in rows]
+        ''',
+    ),
+    # The exp is imported under another name; the function spells only the alias.
+    "an exp through a module-level alias": (
+        "EPS503",
+        '''\
+        from torch import exp as texp
+        import torch
+
+
+        def free_energy(v, W):
+            return -torch.log(1 + texp(v @ W)).sum(-1)
+
+
+        def unrelated_helper(rows):
+            return [r * 2 for r in rows]
+        ''',
+    ),
 }
 
 
@@ -267,6 +304,16 @@ def test_a_finding_that_reads_another_function_survives_the_skeleton(code: str, 
     with_skeleton = lint_source(source, "m.py", codes=EVERY_CODE)
     assert code in {d.code for d in with_skeleton}
     assert _key(with_skeleton) == _key(lint_source(source, "m.py", codes=EVERY_CODE, prefilter=False))
+
+
+def test_the_sqrt_rule_s_own_gate_keeps_the_function_that_builds_the_lambda_layer() -> None:
+    source = textwrap.dedent(CROSS_FUNCTION["a distance made differentiable by a Lambda layer built elsewhere"][1])
+    only = frozenset({"EPS505"})
+    stubbed, needed = _stubbed(source, only)
+    assert needed == [True, True, False]
+    findings = lint_source(source, "m.py", codes=only)
+    assert [(d.code, d.location.row) for d in findings] == [("EPS505", 7)]
+    assert _key(findings) == _key(lint_source(source, "m.py", codes=only, prefilter=False))
 
 
 def test_each_rule_s_own_gate_keeps_what_it_reads() -> None:
