@@ -141,4 +141,14 @@ class Log1pExpm1(Rule):
     def _report(self, node: cst.CSTNode, what: str, generic: str, replacement: str | None) -> None:
         better = brief(replacement) if replacement is not None else generic
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
-        self.report(node, f"{what} is 0 for |x| < 6e-8 (float32), imprecise above; use `{better}`", fix=fix)
+        self.report(
+            node,
+            f"{what} is 0 for |x| < 6e-8 (float32), imprecise above; use {self.quote(better, 36)}",
+            fix=fix,
+            details=(
+                f"{what} first rounds 1 + x (or exp(x)) to the float type, which keeps only about 7 significant digits "
+                f"in float32: for |x| below 6e-8 the result is exactly 0, and for small x it carries a relative error of "
+                f"about 1e-7 / |x|. log1p and expm1 compute the same value to full precision (TorchFix TOR106/TOR107 name "
+                f"the same mistake). Use `{better}`."
+            ),
+        )

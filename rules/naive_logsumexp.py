@@ -187,7 +187,17 @@ class NaiveLogSumExp(Rule):
         better = brief(replacement) if replacement is not None else generic
         message = f"{what} is inf once x > 88.7 (float32); use `{better}`"
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(log.call, replacement)) if replacement is not None else None
-        self.report(log.call, message, fix=fix)
+        self.report(
+            log.call,
+            message,
+            fix=fix,
+            details=(
+                f"{what} exponentiates before it takes the log: exp overflows to inf for x above 88.7 in float32 (709.8 "
+                f"in float64), so the result is inf (measured: `log(reduce_sum(exp([89, 0])))` is inf in TF 2.21, "
+                f"`reduce_logsumexp` gives 89.0), and for very negative x every exp underflows to 0 and the log is -inf. "
+                f"logsumexp subtracts the maximum first and is exact for any finite input: `{better}`."
+            ),
+        )
 
 
 def _as_following(args: list[cst.Arg]) -> list[cst.Arg]:

@@ -12,7 +12,7 @@ from .analysis.exp_forms import Exp, ExpForms, brief, is_one, needs_exp, squashe
 from .tables.stable_forms import SIGMOID_FOR
 
 _WHY = {
-    "numpy": "exp overflows (RuntimeWarning) for x < -709.8",
+    "numpy": "exp overflows (warns) for x < -709.8",
     "math": "math.exp raises OverflowError for x < -709.8",
 }
 
@@ -135,7 +135,23 @@ class NaiveSigmoid(Rule):
         better = brief(replacement) if replacement is not None else "sigmoid(x)"
         why = _WHY.get(exp.family, "NaN gradient for x < -88.7 (float32)")
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
-        self.report(node, f"Hand-written sigmoid: {why}; use `{better}`", fix=fix)
+        self.report(
+            node,
+            f"Hand-written sigmoid: {why}; use {self.quote(better, 26)}",
+            fix=fix,
+            details=(
+                f"`1 / (1 + exp(-x))` computes exp(-x), which overflows to inf for x below -709.8 in float64: the value "
+                f"is still 0, but NumPy warns (overflow RuntimeWarning) for every such element and `math.exp` raises "
+                f"OverflowError. The library's sigmoid evaluates the stable branch for each sign: `{better}`."
+            )
+            if exp.family in _WHY
+            else (
+                f"`1 / (1 + exp(-x))` computes exp(-x), which overflows to inf for x below -88.7 in float32. The value "
+                f"is then 0, which is right, but the gradient is inf/inf = NaN (measured with TF 2.21: NaN at x = -89) "
+                f"and poisons every weight it reaches. The framework's sigmoid evaluates the stable branch for each "
+                f"sign: `{better}`."
+            ),
+        )
 
     def _cannot_overflow(self, exp: Exp, argument: cst.BaseExpression) -> bool:
         """exp(-x) for the sigmoid's input x: bounded, <= 0, masked or branched on."""

@@ -133,7 +133,24 @@ class NaiveSoftplus(Rule):
             replacement = None
         better = brief(replacement) if replacement is not None else "softplus(x)"
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
-        self.report(node, f"`log(1 + exp(x))` is inf once x > 88.7 (float32); use `{better}`", fix=fix)
+        plain = exp.family in ("numpy", "math")
+        limit = "709.8 (float64)" if plain else "88.7 (float32)"
+        self.report(
+            node,
+            f"`log(1 + exp(x))` is inf once x > {limit}; use {self.quote(better, 40)}",
+            fix=fix,
+            details=(
+                f"exp(x) overflows to inf for x above {limit}, so `log(1 + exp(x))` (and `log1p(exp(x))`) is inf where "
+                f"the true value is about x"
+                + (
+                    " (NumPy warns; `math.exp` raises OverflowError); a metric or log-likelihood that sums it is inf."
+                    if plain
+                    else " (measured with TF 2.21: both inf at x = 89, `tf.math.softplus(89.0)` = 89.0); the loss or free "
+                    "energy is inf and its gradient NaN."
+                )
+                + f" Use `{better}`."
+            ),
+        )
 
     def _exp_of(self, node: cst.Call) -> tuple[Exp, bool] | None:
         """The `exp(x)` of `log(1 + exp(x))`, `log(exp(x) + 1)`, `log1p(exp(x))`, and whether it is written inline."""
