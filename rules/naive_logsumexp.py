@@ -157,7 +157,7 @@ class NaiveLogSumExp(Rule):
         replacement = self._lse_replacement(total, found)
         if replacement is not None and via and not self.forms.stable_between([found.operand, *([total.axis] if total.axis is not None else [])], found.call, log.call):
             replacement = None
-        self._report(log, "`log(sum(exp(x)))`", replacement, "logsumexp(x, axis)")
+        self._report(log, "`log(sum(exp(x)))`", replacement, "logsumexp(x, axis)", found.family)
 
     def _lse_replacement(self, total: Sum, found: Exp) -> str | None:
         if not total.plain:
@@ -181,19 +181,20 @@ class NaiveLogSumExp(Rule):
         replacement = None
         if spelled is not None:
             replacement = self.context.code(cst.Call(cst.parse_expression(spelled), [cst.Arg(strip_parens(a.operand)), cst.Arg(strip_parens(b.operand))]))
-        self._report(log, "`log(exp(a) + exp(b))`", replacement, "logaddexp(a, b)")
+        self._report(log, "`log(exp(a) + exp(b))`", replacement, "logaddexp(a, b)", a.family)
 
-    def _report(self, log: Log, what: str, replacement: str | None, generic: str) -> None:
+    def _report(self, log: Log, what: str, replacement: str | None, generic: str, family: str) -> None:
         better = brief(replacement) if replacement is not None else generic
-        message = f"{what} is inf once x > 88.7 (float32); use `{better}`"
+        limit = "709.8 (float64)" if family in ("numpy", "math") else "88.7 (float32)"
+        message = f"{what} is inf once x > {limit}; use `{better}`"
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(log.call, replacement)) if replacement is not None else None
         self.report(
             log.call,
             message,
             fix=fix,
             details=(
-                f"{what} exponentiates before it takes the log: exp overflows to inf for x above 88.7 in float32 (709.8 "
-                f"in float64), so the result is inf (measured: `log(reduce_sum(exp([89, 0])))` is inf in TF 2.21, "
+                f"{what} exponentiates before it takes the log: exp overflows to inf for x above {limit}, so the "
+                f"result is inf (measured: `log(reduce_sum(exp([89, 0])))` is inf in TF 2.21, "
                 f"`reduce_logsumexp` gives 89.0), and for very negative x every exp underflows to 0 and the log is -inf. "
                 f"logsumexp subtracts the maximum first and is exact for any finite input: `{better}`."
             ),

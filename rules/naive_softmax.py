@@ -239,12 +239,13 @@ class NaiveSoftmax(Rule):
         replacement = self._replacement(node, softmax, log=log)
         kind = "log_softmax" if log else "softmax"
         better = brief(replacement) if replacement is not None else f"{kind}(x, axis)"
+        limit = "709.8 (float64)" if softmax.exp.family in ("numpy", "math") else "88.7 (float32)"
         if softmax.exp.masked:
-            message = "Hand-written masked softmax: NaN once x > 88.7 (float32); subtract `max(x, axis, keepdims=True)`"
+            message = f"Hand-written masked softmax: NaN once x > {limit}; subtract `max(x, axis, keepdims=True)`"
         elif log:
-            message = f"Log of a hand-written softmax: NaN once x > 88.7 (float32); use `{better}`"
+            message = f"Log of a hand-written softmax: NaN once x > {limit}; use `{better}`"
         else:
-            message = f"Hand-written softmax: inf/inf = NaN once x > 88.7 (float32); use `{better}`"
+            message = f"Hand-written softmax: inf/inf = NaN once x > {limit}; use `{better}`"
         fix = self.fix("safe", f"Replace with `{better}`", Replacement(node, replacement)) if replacement is not None else None
         self.report(
             node,

@@ -558,3 +558,20 @@ def test_readme_verifier_example_is_the_real_output():
     result = verify("examples/numpy_eval.py")
     assert result.returncode == 1, result.stderr
     assert result.stdout == shown
+
+
+@needs_tf
+def test_overflow_family_is_confirmed_with_large_logits_and_the_fixes_are_clean():
+    """EPS501-EPS503 (issue 13): each hand-written form is confirmed on its own expression with logits of ±1e2,
+    and where a fix exists (the framework's softmax and softplus), the fixed source is finite on every case."""
+    result = verify("--select", "EPS5", "--fixed", "--output-format", "json", f"{FIXTURES}/overflow_forms.py")
+    records = {r["code"]: r for r in json.loads(result.stdout)}
+    assert set(records) == {"EPS501", "EPS502", "EPS503"}, result.stderr
+    for code, record in records.items():
+        assert record["status"] == "confirmed", record
+        assert "1e2" in json.dumps(record["counterexample"]["inputs"]), record
+    assert records["EPS502"]["counterexample"]["evidence"] == "`np.log(np.sum(np.exp(logits), axis=-1))` is inf"
+    assert records["EPS503"]["counterexample"]["evidence"] == "`tf.math.log(1 + tf.exp(visible_logits))` is inf"
+    assert records["EPS501"]["fixed"]["status"] == "not-reproduced"
+    assert records["EPS503"]["fixed"]["status"] == "not-reproduced"
+    assert records["EPS502"]["fixed"]["status"] == "confirmed"  # NumPy code without scipy imported: no fix to apply

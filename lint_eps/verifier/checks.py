@@ -625,12 +625,12 @@ def subject_for_class(cls: type, kind: str) -> Subject | dict[str, Any]:
     return Subject(lambda t: plan.call(instance, t), plan, "loss", True)  # type: ignore[union-attr]
 
 
-def subject_for_function(fn: Callable[..., Any], role: str | None) -> Subject | dict[str, Any]:
+def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False) -> Subject | dict[str, Any]:
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         return result("skipped", f"no signature to read ({describe(exc)})")
-    plan = plan_for(signature, role)
+    plan = plan_for(signature, role, sole_input_logits=overflow)
     if isinstance(plan, str):
         return result("skipped", plan)
     return Subject(lambda t: plan.call(fn, t), plan, role, plan.prediction is not None)  # type: ignore[union-attr]

@@ -82,8 +82,10 @@ class Plan:
         return fn(*args, **kwargs)
 
 
-def plan_for(signature: inspect.Signature, role: str | None, logits: bool | None = None) -> Plan | str:
-    """A Plan, or the reason (a string) why the parameters cannot be filled."""
+def plan_for(signature: inspect.Signature, role: str | None, logits: bool | None = None, *, sole_input_logits: bool = False) -> Plan | str:
+    """A Plan, or the reason (a string) why the parameters cannot be filled. With `sole_input_logits` (findings
+    about exp overflowing: EPS5xx), a function of one tensor is fed logits: the finding's claim is about that input
+    being large, which is what the logit grid (±1e2) tests."""
     params = list(signature.parameters.values())
     fillable = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if fillable and fillable[0].name in ("self", "cls"):
@@ -101,6 +103,8 @@ def plan_for(signature: inspect.Signature, role: str | None, logits: bool | None
     if label is not None and prediction is None and len(positional) >= 2:
         prediction = positional[1].name
     required_positional = [p for p in required if p in positional]
+    if sole_input_logits and label is None and prediction is None and len(required_positional) == 1 and len(required) == 1:
+        prediction, logits = required_positional[0].name, True
     if label is None and prediction is None and role in ("loss", "metric") and len(required_positional) == 2:
         # Keras calls every loss and metric function as fn(y_true, y_pred), whatever the names.
         label, prediction = required_positional[0].name, required_positional[1].name

@@ -27,7 +27,7 @@ import numpy as np
 PROBE = "__lint_eps_probe__"
 CLIP_NAMES = frozenset({"clip", "clamp", "clip_by_value", "clip_", "clamp_", "clamp_min"})
 GUARD_CODES = ("EPS403",)
-VALUE_CODES = ("EPS1", "EPS2", "EPS3", "EPS403")  # rules whose finding is about a value the function computes
+VALUE_CODES = ("EPS1", "EPS2", "EPS3", "EPS403", "EPS501", "EPS502", "EPS503", "EPS504", "EPS506")  # rules whose finding is about a value the function computes
 SEGMENT_LIMIT = 60
 
 
