@@ -43,3 +43,10 @@ def test_examples_show_every_default_rule() -> None:
     default = {code for code, rule in all_rules().items() if rule.default_enabled and not rule.engine_only}
     assert default <= shown, f"examples/ lacks a case of {sorted(default - shown)}"
     assert not any(code.startswith("EPS00") for code in shown), "examples/ must parse and lint without errors"
+
+
+def test_lint_eps_lints_its_own_code_clean() -> None:
+    """pyproject.toml says so: every default rule is silent on lint-eps's own engine, rules, tests and bench (a new
+    rule that fires here is either wrong or has found a real bug to fix)."""
+    result = run_cli(["--no-cache", "--output-format", "json", "lint_eps", "rules", "tests", "bench"], ROOT)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stdout

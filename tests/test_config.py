@@ -129,5 +129,5 @@ def test_readme_configuration_example_marks_functions_by_metric_name_patterns(tm
     write(tmp_path, "src/kpis.py", KPIS)
     result = run_cli(["--no-cache", "--output-format", "json", "src"], tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    found = [(d["code"], d["location"]["row"], d["message"].split(" (by its name)")[0].rsplit("metric ", 1)[-1]) for d in json.loads(result.stdout)]
+    found = [(d["code"], d["location"]["row"], d["details"].split(" (by its name)")[0].rsplit("metric ", 1)[-1]) for d in json.loads(result.stdout)]
     assert found == [("EPS101", 5, "`kpi_conversion`"), ("EPS101", 9, "`weekly_hit_rate`")]

@@ -128,7 +128,7 @@ def test_named_folder_inside_a_gitignored_folder_is_linted(project: Path, cli) -
     assert _files(result.output) == {".venv/lib/site-packages/keras/losses.py"}
 
 
-def test_cache_written_by_other_lint_eps_sources_is_not_served(project: Path, tmp_path: Path) -> None:
+def test_cache_written_by_other_lint_eps_sources_is_not_served(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Upgrading or editing lint-eps at the same version number must not show the old build's findings: a copy of
     the package whose EPS202 message differs lints the same unchanged tree with the same cache."""
     import shutil
@@ -137,7 +137,7 @@ def test_cache_written_by_other_lint_eps_sources_is_not_served(project: Path, tm
     import lint_eps
     import lint_eps.rules
 
-    install = tmp_path / "install"
+    install = tmp_path_factory.mktemp("install")  # outside the linted project
     shutil.copytree(Path(lint_eps.__file__).parent, install / "lint_eps", ignore=shutil.ignore_patterns("__pycache__", "rules"))
     shutil.copytree(Path(lint_eps.rules.__file__).parent, install / "lint_eps" / "rules", ignore=shutil.ignore_patterns("__pycache__"))
     write(project, "a.py", TF_LOSS)

@@ -94,7 +94,7 @@ def test_fix_as_root_keeps_owner_and_group_and_leaves_a_read_only_file_alone(pro
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (uid, gid, 0o640)
     assert _state(readonly) == before
     assert "readonly.py:1:1: EPS003 cannot write file: it is read-only (mode 0444); fixes not applied" in result.stdout
-    assert "Found 3 errors (2 fixed, 3 remaining)." in result.stdout
+    assert "Found 1 error and 2 warnings (2 fixed, 3 remaining)." in result.stdout
     # Without EPS003 selected the refusal still reaches the user, on stderr.
     unselected = run_cli(["--fix", "--no-cache", "--select", "EPS202", "readonly.py"], project)
     assert unselected.returncode == 1 and _state(readonly) == before

@@ -512,7 +512,7 @@ def _floor_sweep(adapter: Adapter, subject: Subject, shapes: list[tuple[int, ...
     assert plan.label and plan.prediction
     shape = next((s for s in shapes if int(np.prod(s)) >= 2), shapes[-1])
     labels = parity(shape)
-    reference = np.array([math.log1p(math.exp(-a)) for a in FLOOR_SWEEP])
+    reference = np.array([math.log1p(math.exp(-a)) for a in FLOOR_SWEEP])  # noqa: EPS503 (a >= 0: exp(-a) <= 1)
     variants = ("logits",) if plan.logits else adapter.sigmoids
     outcomes: dict[str, tuple[int, float, float] | None] = {}
     for variant in variants:
