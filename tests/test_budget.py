@@ -5,7 +5,6 @@ millisecond for megabytes of code), never with a timing assertion."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,14 @@ import pytest
 from conftest import TF_LOSS, run_cli, write
 from test_server import BCE, editor, proj  # noqa: F401 - `proj` is a fixture used below
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from scale import generate  # noqa: E402 - the benchmark's generator of realistic big files
-
 BIG = 2_000_000  # bytes: seconds of work on any machine
+
+
+def generate(size: int) -> str:
+    """Loss functions (each with two log-of-sigmoid findings) filling at least `size` bytes."""
+    part = TF_LOSS.split("\n\n\n", 1)[1]
+    copies = [part.replace("def sigmoid_bce(", f"def sigmoid_bce_{i}(") for i in range(size // len(part) + 1)]
+    return "import tensorflow as tf\n\n\n" + "\n\n".join(copies)
 
 
 def _findings(result) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -27,7 +30,7 @@ def _findings(result) -> list[dict]:  # type: ignore[no-untyped-def]
 def test_a_file_over_the_size_budget_is_reported_and_skipped_and_the_others_are_linted(project: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.lint-eps]\nmax-file-size = 4000\n", encoding="utf-8")
     big = project / "losses.py"
-    big.write_text(generate("log", 5000), encoding="utf-8")
+    big.write_text(generate(5000), encoding="utf-8")
     write(project, "small.py", TF_LOSS)
     result = run_cli(["--output-format", "json", "--no-cache", "."], project)
     assert result.returncode == 1
@@ -47,7 +50,7 @@ def test_a_file_over_the_size_budget_is_reported_and_skipped_and_the_others_are_
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_file_over_the_time_budget_is_stopped_and_reported_and_the_run_goes_on(project: Path, jobs: str) -> None:
-    (project / "big.py").write_text(generate("log", BIG), encoding="utf-8")
+    (project / "big.py").write_text(generate(BIG), encoding="utf-8")
     # Enough small files for the worker pool (with --jobs 2) to be used.
     for i in range(8):
         write(project, f"small_{i}.py", TF_LOSS)
@@ -63,14 +66,14 @@ def test_a_file_over_the_time_budget_is_stopped_and_reported_and_the_run_goes_on
 
 def test_fix_stopped_by_the_time_budget_leaves_the_file_untouched_and_caches_nothing(project: Path) -> None:
     path = project / "big.py"
-    path.write_text(generate("log", BIG), encoding="utf-8")
+    path.write_text(generate(BIG), encoding="utf-8")
     before = path.read_bytes()
     result = run_cli(["--output-format", "json", "--fix", "--file-timeout", "0.001", "--max-file-size", "0", "big.py"], project)
     assert [d["code"] for d in _findings(result)] == ["EPS005"]
     assert path.read_bytes() == before
     assert not [p for p in project.iterdir() if p.name.startswith(".lint-eps-")], "no temporary file left behind"
     # A time-out is not cached: the next run (cache on) lints the file instead of replaying the skip.
-    (project / "small.py").write_text(generate("log", 50_000), encoding="utf-8")
+    (project / "small.py").write_text(generate(50_000), encoding="utf-8")
     first = _findings(run_cli(["--output-format", "json", "--file-timeout", "0.001", "small.py"], project))
     second = _findings(run_cli(["--output-format", "json", "small.py"], project))
     assert [d["code"] for d in first] == ["EPS005"]
@@ -102,7 +105,7 @@ async def test_the_language_server_skips_a_document_over_budget_and_keeps_servin
     large = proj / "src" / "losses.py"
     large.write_text(BCE * 4, encoding="utf-8")
     huge = proj / "src" / "generated.py"
-    huge.write_text(generate("log", BIG), encoding="utf-8")
+    huge.write_text(generate(BIG), encoding="utf-8")
     async with editor(proj) as ed:
         (skipped,) = await ed.next_publish(ed.open(large), version=1)
         assert skipped.code == "EPS005" and "over the size budget of 1,000 bytes" in skipped.message
