@@ -3,8 +3,9 @@ pre-commit hook or editor.
 
 Real ML source files stay under about 1 MB; a file over `max-file-size` bytes (a generated table, a data dump
 saved as `.py`) is not parsed at all, since libcst holds several hundred bytes of memory per byte of source. A
-file whose lint (or fix) runs longer than `file-timeout` seconds is stopped where it is. Both limits are
-settings (0 turns one off), and the diagnostic names the budget and how to change it.
+file whose lint (or fix) takes more than `file-timeout` seconds of CPU time is stopped where it is (CPU time:
+a loaded CI machine must not skip files an idle one checks). Both limits are settings (0 turns one off), and the
+diagnostic names the budget and how to change it.
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ def over_size(path: str, size: int, settings: Settings) -> Diagnostic | None:
 def timed_out(path: str, settings: Settings) -> Diagnostic:
     return _diagnostic(
         path,
-        f"file skipped: linting it took longer than the time budget of {settings.file_timeout:g} s; {_HOW.format(key='file-timeout')}",
+        f"file skipped: linting it took longer than the time budget of {settings.file_timeout:g} s of CPU time; {_HOW.format(key='file-timeout')}",
     )
 
 
 def within_time(path: str, settings: Settings, work: Callable[[], T]) -> T | Diagnostic:
-    """`work()`, or EPS005 when it runs past the file's time budget (it is then stopped)."""
+    """`work()`, or EPS005 when it uses more than the file's time budget (it is then stopped)."""
     seconds = settings.file_timeout
     try:
         return run_with_deep_stack(work, timeout=seconds if 0 < seconds < float("inf") else None)

@@ -151,7 +151,7 @@ def main() -> None:
 @click.option("--no-show-source", is_flag=True, help="Do not print the offending source line under each finding.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--max-file-size", type=click.IntRange(min=0), default=None, help="Skip (and report, EPS005) files over this many bytes; 0: no limit (default 10000000).")
-@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, help="Stop (and report, EPS005) a file taking longer than this many seconds; 0: no limit (default 60).")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, help="Stop (and report, EPS005) a file taking more than this many CPU seconds; 0: no limit (default 60).")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],

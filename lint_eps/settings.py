@@ -55,7 +55,7 @@ class Settings:
     metric_name_patterns: tuple[str, ...] = ()  # regexes added to the built-in metric/loss name patterns
     # Per-file budget (lint_eps/budget.py): a file over it is reported (EPS005) and skipped. 0: no limit.
     max_file_size: int = 10_000_000  # bytes
-    file_timeout: float = 60.0  # seconds
+    file_timeout: float = 60.0  # seconds of CPU time
     # Where relative patterns (exclude, per-file-ignores) are anchored: the config file's folder.
     root: str = "."
     config_path: str | None = None

@@ -92,8 +92,9 @@ class OverBudget(Rule):
     docs = """
     ## What it does
     Reports a file that was not checked because it is over the per-file budget: larger than `max-file-size`
-    bytes (default 10,000,000; the file is not parsed at all), or taking longer than `file-timeout` seconds to
-    lint or fix (default 60; the work is stopped and nothing is written). The message names the budget.
+    bytes (default 10,000,000; the file is not parsed at all), or taking more than `file-timeout` seconds of
+    CPU time to lint or fix (default 60; the work is stopped and nothing is written). The message names the
+    budget.
 
     ## Why is this bad?
     The file is not checked. Real ML source files are well under 1 MB and take seconds; a file over the budget
