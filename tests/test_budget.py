@@ -107,8 +107,10 @@ async def test_the_language_server_skips_a_document_over_budget_and_keeps_servin
     huge = proj / "src" / "generated.py"
     huge.write_text(generate(BIG), encoding="utf-8")
     async with editor(proj) as ed:
-        (skipped,) = await ed.next_publish(ed.open(large), version=1)
+        large_uri = ed.open(large)
+        (skipped,) = await ed.next_publish(large_uri, version=1)
         assert skipped.code == "EPS005" and "over the size budget of 1,000 bytes" in skipped.message
+        assert await ed.actions(large_uri, skipped.range, [skipped]) == []  # nothing to fix, no noqa for a skip
         # The config is read on every lint: a time budget no lint of 2 MB can meet stops it, and is reported.
         (proj / "pyproject.toml").write_text("[tool.lint-eps]\nmax-file-size = 0\nfile-timeout = 0.001\n", encoding="utf-8")
         (stopped,) = await ed.next_publish(ed.open(huge), version=1)
