@@ -154,6 +154,8 @@ def main() -> None:
 @click.option("--no-show-source", is_flag=True, help="Do not print the offending source line under each finding.")
 @click.option("--show-details", is_flag=True, help="Print each finding's full explanation under it (text format).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--max-file-size", type=click.IntRange(min=0), default=None, help="Skip (and report, EPS005) files over this many bytes; 0: no limit (default 10000000).")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, help="Stop (and report, EPS005) a file taking more than this many CPU seconds; 0: no limit (default 60).")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -174,6 +176,8 @@ def check(
     no_show_source: bool,
     show_details: bool,
     quiet: bool,
+    max_file_size: int | None,
+    file_timeout: float | None,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     targets = list(paths) or ["."]
@@ -186,6 +190,7 @@ def check(
     if config_path is not None and not os.path.isfile(config_path):
         raise UsageFailure(f"config file does not exist: {config_path}")
     settings = build_settings(targets[0], config_path, select=select, extend_select=extend_select, ignore=ignore, force_exclude=bool(force_exclude))
+    settings = settings.with_overrides(max_file_size=max_file_size, file_timeout=file_timeout)
 
     # A run that checks nothing says so (on stderr, exit 0, as ruff does) instead of "All checks passed!".
     files: list[str] = []

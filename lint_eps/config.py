@@ -83,6 +83,18 @@ def _patterns(key: str, value: Any) -> tuple[str, ...]:
     return patterns
 
 
+def _size(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"`{key}` must be a whole number of bytes, 0 or more (0: no limit), got {value!r}")
+    return value
+
+
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ConfigError(f"`{key}` must be a number of seconds, 0 or more (0: no limit), got {value!r}")
+    return float(value)
+
+
 def _per_file_ignores(key: str, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"`{key}` must be a table of glob = [codes], got {value!r}")
@@ -104,6 +116,8 @@ KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "force-exclude": ("force_exclude", _bool),
     "keras-backend": ("keras_backend", _backend),
     "metric-name-patterns": ("metric_name_patterns", _patterns),
+    "max-file-size": ("max_file_size", _size),
+    "file-timeout": ("file_timeout", _seconds),
 }
 
 

@@ -223,16 +223,29 @@ def within(offsets: list[int], start: int, end: int) -> bool:
 
 
 def at_module_level(text: FileText, offsets: list[int]) -> bool:
-    """Whether some offset lies outside every outermost function (module code, class bodies, imports)."""
+    """Whether some offset lies outside every outermost function (module code, class bodies, imports). Costs
+    a bisection per offset: a gate asking per function memoises the answer per file."""
     outermost = text.outermost
     if outermost is None:
         return bool(offsets)
-    starts = [f.start for f in outermost]
-    for offset in offsets:
-        i = bisect.bisect_right(starts, offset) - 1
-        if i < 0 or offset >= outermost[i].end:
-            return True
-    return False
+    return any(holding(text, offset) is None for offset in offsets)
+
+
+def _outermost_starts(text: FileText) -> list[int]:
+    return text.memo("outermost_starts", lambda: [f.start for f in text.outermost or ()])
+
+
+def holding(text: FileText, offset: int) -> FunctionFacts | None:
+    """The outermost function whose span holds `offset`, if any (a bisection)."""
+    outermost = text.outermost or []
+    i = bisect.bisect_right(_outermost_starts(text), offset) - 1
+    return outermost[i] if i >= 0 and offset < outermost[i].end else None
+
+
+def functions_starting_in(text: FileText, low: int, high: int) -> list[FunctionFacts]:
+    """The outermost functions starting in [low, high): the methods of a class spanning it (a bisection)."""
+    starts = _outermost_starts(text)
+    return (text.outermost or [])[bisect.bisect_left(starts, low) : bisect.bisect_left(starts, high)]
 
 
 def word_positions(text: FileText, names: "frozenset[str] | set[str] | tuple[str, ...]") -> list[int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .add_noqa import NOT_SUPPRESSIBLE, add_noqa
+from .budget import OVER_BUDGET, over_size, within_time
 from .cache import Cache, digest
 from .config import discover_settings
 from .diagnostic import Diagnostic, Location
@@ -68,8 +69,15 @@ def _error(path: str, code: str, message: str, row: int = 1, column: int = 1) ->
     return Diagnostic(code, message, path, loc, loc, None, row, name)
 
 
+def _over_budget(path: str, diagnostic: Diagnostic, codes: frozenset[str]) -> FileResult:
+    return FileResult(path, [diagnostic] if OVER_BUDGET in codes else [])
+
+
 def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMode(), *, prefilter: bool = True) -> FileResult:
     codes = selected_codes(settings, path)
+    too_big = over_size(path, len(data), settings)
+    if too_big is not None:
+        return _over_budget(path, too_big, codes)
     try:
         decoded = decode_source(data)
     except SourceError as exc:
@@ -77,10 +85,13 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
             return FileResult(path)
         return FileResult(path, [_error(path, SYNTAX_ERROR, exc.message, exc.row, exc.column)])
     if not mode.active:
-        return FileResult(path, lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter))
+        found = within_time(path, settings, lambda: lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter))
+        return _over_budget(path, found, codes) if isinstance(found, Diagnostic) else FileResult(path, found)
     if mode.add_noqa:
         return _add_noqa(path, decoded, settings, codes, prefilter)
-    outcome = fix_source(decoded.text, path, settings, unsafe=mode.unsafe, codes=codes)
+    outcome = within_time(path, settings, lambda: fix_source(decoded.text, path, settings, unsafe=mode.unsafe, codes=codes))
+    if isinstance(outcome, Diagnostic):
+        return _over_budget(path, outcome, codes)  # stopped before anything was written
     result = FileResult(path, outcome.remaining, outcome.applied, fix_error=outcome.error)
     if outcome.changed(decoded.text):
         if mode.diff:
@@ -102,7 +113,9 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
 
 def _add_noqa(path: str, decoded: DecodedSource, settings: Settings, codes: frozenset[str], prefilter: bool) -> FileResult:
     """Suppress the file's findings in place; what could not be suppressed stays a finding."""
-    found = lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter)
+    found = within_time(path, settings, lambda: lint_source(decoded.text, path, settings, codes=codes, prefilter=prefilter))
+    if isinstance(found, Diagnostic):
+        return _over_budget(path, found, codes)
     edit = add_noqa(decoded.text, found)
     if edit.text != decoded.text:
         try:
@@ -150,10 +163,23 @@ def _work(path: str) -> tuple[FileResult, str | None]:
 def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) -> tuple[FileResult, str | None]:
     """Read and lint one file (in a worker, which reads the file itself: the parent keeps no file contents), and
     the digest of what was read, so that the cache is keyed by the bytes actually linted."""
+    too_big = _over_size(path, settings)
+    if too_big is not None:
+        return _over_budget(path, too_big, selected_codes(settings, path)), None  # never read whole
     data = _read(path)
     if isinstance(data, Diagnostic):
         return FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else []), None
-    return lint_bytes(path, data, settings, mode, prefilter=prefilter), digest(data)
+    result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
+    # An over-budget result is not cached: a time budget depends on the machine, and a size budget may change.
+    return result, None if any(d.code == OVER_BUDGET for d in result.diagnostics) else digest(data)
+
+
+def _over_size(path: str, settings: Settings) -> Diagnostic | None:
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None  # reported when the file is read
+    return over_size(path, size, settings)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -182,8 +208,8 @@ def lint_files(
                 size = 0  # reported when the file is linted
             pending.append((index, path, size))
             continue
-        data = _read(path)
-        if isinstance(data, Diagnostic):
+        data = _read(path) if _over_size(path, settings) is None else None
+        if not isinstance(data, bytes):
             pending.append((index, path, 0))  # reported when the file is linted
             continue
         cached = cache.get(path, digest(data))

@@ -7,6 +7,7 @@ per function, and only for functions where a rule asks.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -33,6 +34,10 @@ class Binding:
     value: cst.BaseExpression | None
     node: cst.CSTNode
     augmented_op: cst.BaseAugOp | None = None
+
+
+def _order(binding: Binding) -> int:
+    return binding.order
 
 
 def parameters_of(node: cst.FunctionDef | cst.Lambda) -> list[Param]:
@@ -177,13 +182,9 @@ class Scope:
         use = self.order_of(name)
         if use is None:
             return None
-        best = None
-        for binding in self.bindings(name.value):
-            if binding.order < use:
-                best = binding
-            else:
-                break
-        return best
+        bindings = self.bindings(name.value)  # in source order: a bisection, not a scan per use
+        i = bisect.bisect_left(bindings, use, key=_order)
+        return bindings[i - 1] if i else None
 
     def bindings_between(self, name: str, start: cst.CSTNode, end: cst.CSTNode) -> list[Binding]:
         lo, hi = self.order_of(start), self.order_of(end)

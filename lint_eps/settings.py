@@ -53,6 +53,9 @@ class Settings:
     # Rule settings.
     keras_backend: str | None = None  # None: "tensorflow" unless the code sets KERAS_BACKEND
     metric_name_patterns: tuple[str, ...] = ()  # regexes added to the built-in metric/loss name patterns
+    # Per-file budget (lint_eps/budget.py): a file over it is reported (EPS005) and skipped. 0: no limit.
+    max_file_size: int = 10_000_000  # bytes
+    file_timeout: float = 60.0  # seconds of CPU time
     # Where relative patterns (exclude, per-file-ignores) are anchored: the config file's folder.
     root: str = "."
     config_path: str | None = None
@@ -64,6 +67,8 @@ class Settings:
     def fingerprint(self) -> str:
         """Stable hash of everything that can change a file's findings (used as part of the cache key)."""
         data = asdict(self)
-        for key in ("exclude", "extend_exclude", "respect_gitignore", "force_exclude", "config_path", "extra"):
+        # The budget is left out: an over-budget result (EPS005) is never cached, and a budget change must not
+        # throw away the findings of every file that fits.
+        for key in ("exclude", "extend_exclude", "respect_gitignore", "force_exclude", "config_path", "extra", "max_file_size", "file_timeout"):
             data.pop(key, None)
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -86,3 +86,33 @@ class IOError_(Rule):
     ## Fix safety
     There is no fix.
     """
+
+
+class OverBudget(Rule):
+    code = "EPS005"
+    name = "over-budget"
+    summary = "File skipped: over the per-file size or time budget"
+    engine_only = True
+    docs = """
+    ## What it does
+    Reports a file that was not checked because it is over the per-file budget: larger than `max-file-size`
+    bytes (default 10,000,000; the file is not parsed at all), or taking more than `file-timeout` seconds of
+    CPU time to lint or fix (default 60; the work is stopped and nothing is written). The message names the
+    budget.
+
+    ## Why is this bad?
+    The file is not checked. Real ML source files are well under 1 MB and take seconds; a file over the budget
+    is usually generated code or data saved as Python, and the budget keeps it from stalling a whole run, a
+    pre-commit hook or the editor.
+
+    ## Example
+    A 40 MB generated module of lookup tables.
+
+    ## Use instead
+    Exclude the file (`extend-exclude`), or raise the budget for a file you do want checked:
+    `max-file-size = 50_000_000` or `file-timeout = 300` in `[tool.lint-eps]` (or `--max-file-size`,
+    `--file-timeout`); 0 turns a budget off.
+
+    ## Fix safety
+    There is no fix.
+    """

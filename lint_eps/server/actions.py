@@ -20,6 +20,7 @@ from typing import Sequence
 from lsprotocol import types
 
 from ..diagnostic import Diagnostic
+from ..budget import OVER_BUDGET
 from ..engine import INTERNAL_ERROR, SYNTAX_ERROR
 from ..fixes import fix_source
 from ..noqa import NOQA_RE, parse_noqa
@@ -29,7 +30,7 @@ from .lint import LintResult
 
 FIX_ALL_KIND = "source.fixAll.lint-eps"
 QUICKFIX = types.CodeActionKind.QuickFix.value
-ENGINE_CODES = frozenset({SYNTAX_ERROR, INTERNAL_ERROR, "EPS003"})
+ENGINE_CODES = frozenset({SYNTAX_ERROR, INTERNAL_ERROR, "EPS003", OVER_BUDGET})  # nothing to fix or suppress
 
 
 class Document:

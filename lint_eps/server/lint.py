@@ -16,10 +16,11 @@ from typing import Any, Mapping
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from ..budget import OVER_BUDGET, over_size, within_time
 from ..config import KEYS, ConfigError, discover_settings
 from ..diagnostic import Diagnostic, Location
 from ..engine import INTERNAL_ERROR, lint_source
-from ..registry import SelectionError, validate_selectors
+from ..registry import SelectionError, selected_codes, validate_selectors
 from ..settings import Settings
 
 SECTION = "lint-eps"
@@ -171,7 +172,9 @@ def lint_document(uri: str, version: int | None, text: str, fallback_folder: str
     try:
         if excluded(path, settings):
             return LintResult(uri, version, text, path, settings, excluded=True)
-        diagnostics = lint_source(text, display, settings)
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        found = over_size(display, size, settings) or within_time(display, settings, lambda: lint_source(text, display, settings))
+        diagnostics = found if isinstance(found, list) else [found] if OVER_BUDGET in selected_codes(settings, display) else []
     except Exception as exc:  # an engine bug: report it, keep serving
         loc = Location(1, 1)
         crash = Diagnostic(

@@ -153,7 +153,7 @@ def state_attributes(context: FileContext, class_node: cst.ClassDef) -> frozense
         method = call.func.attr.value
         if method in STATE_CREATORS_NAMED and call.args and isinstance(call.args[0].value, cst.SimpleString):
             found.add(call.args[0].value.evaluated_value)  # type: ignore[arg-type]
-    if any(t in context.source for t in STATE_CREATORS_ASSIGNED):
+    if _writes_state_creator(context):
         for assign in findall(class_node, m.Assign()):
             assert isinstance(assign, cst.Assign)
             value = assign.value
@@ -168,6 +168,14 @@ def state_attributes(context: FileContext, class_node: cst.ClassDef) -> frozense
     result = frozenset(found)
     context.shared[key] = result
     return result
+
+
+def _writes_state_creator(context: FileContext) -> bool:
+    """Whether the file writes a state creator's name (asked once per file, not once per class)."""
+    found = context.shared.get("denominators.writes_state_creator")
+    if found is None:
+        found = context.shared["denominators.writes_state_creator"] = any(t in context.source for t in STATE_CREATORS_ASSIGNED)
+    return found  # type: ignore[return-value]
 
 
 def state_updates(context: FileContext, class_node: cst.ClassDef) -> dict[str, list[tuple[cst.FunctionDef, cst.BaseExpression]]]:

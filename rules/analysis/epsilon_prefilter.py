@@ -98,19 +98,20 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
     if c1_sites is None or within(c1_sites, start, end):
         return True  # C1
 
-    def here_or_module(found: list[int]) -> bool:
-        return within(found, start, end) or at_module_level(text, found)
+    def here_or_module(key: str, found: list[int]) -> bool:
+        # Whether a site is at module level is one answer per file (asking it per function was quadratic).
+        return within(found, start, end) or text.memo("eps403.module_level:" + key, lambda: at_module_level(text, found))
 
     # C2/C3: first the values (rare), then whether the function adds or divides at all.
-    small = here_or_module(positions(text, _TINY)) or (
+    small = here_or_module("tiny", positions(text, _TINY)) or (
         (
-            here_or_module(positions(text, _HALF_PRECISION))
+            here_or_module("half", positions(text, _HALF_PRECISION))
             # a setter's policy (in a function of its own, kept above) reaches layer code anywhere
             or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
         )
         and (
-            here_or_module(positions(text, _SMALL_FOR_HALF))
-            or here_or_module(text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
+            here_or_module("small_for_half", positions(text, _SMALL_FOR_HALF))
+            or here_or_module("epsilon", text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
         )
     )
     if small and within(_additions(text), start, end):

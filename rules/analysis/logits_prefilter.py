@@ -16,11 +16,10 @@ The functions holding any of these are needed; every other function can be stubb
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 from typing import TYPE_CHECKING
 
-from lint_eps.prefilter import at_module_level, identifiers_reaching, line_starts, statements, within, word_positions
+from lint_eps.prefilter import functions_starting_in, holding, identifiers_reaching, line_starts, statements, within, word_positions
 
 from ..tables.losses import LOSS_APIS
 from .roles import add_state_writers, compile_calls
@@ -70,7 +69,11 @@ def _needed(text: "FileText") -> "set[int] | None":
     sites = sorted(word_positions(text, identifiers_reaching(text, *_API_NAMES, *_ALWAYS) | objects) + compile_calls(text))
     if not sites:
         return set()
-    mentions = {name: [p for p in word_positions(text, (name,)) if p not in definitions] for name in classes_defined}
+    # Where each local class is named: at module level (None), or the starts of the functions naming it.
+    mentions: dict[str, set[int | None]] = {}
+    for name in classes_defined:
+        holders = (holding(text, p) for p in word_positions(text, (name,)) if p not in definitions)
+        mentions[name] = {f.start if f is not None else None for f in holders}
     needed = {f.start for f in outermost if within(sites, f.start, f.end)}
     named: set[str] = set()
     grew = True
@@ -79,11 +82,11 @@ def _needed(text: "FileText") -> "set[int] | None":
         # writing the `self.x` needed methods read (`self_attribute_values`, a torch class's `self.` values).
         grew = False
         for name, found in mentions.items():
-            if name not in named and (at_module_level(text, found) or any(within(found, f.start, f.end) for f in outermost if f.start in needed)):
+            if name not in named and (None in found or not found.isdisjoint(needed)):
                 named.add(name)
                 for low, high in classes_defined[name]:
-                    for function in outermost:
-                        if low <= function.start < high and function.name == "forward" and function.start not in needed:
+                    for function in functions_starting_in(text, low, high):
+                        if function.name == "forward" and function.start not in needed:
                             needed.add(function.start)
                             grew = True
         grew = add_state_writers(text, needed) or grew

@@ -242,12 +242,13 @@ def loss_constructor(context: FileContext, expr: cst.BaseExpression, scope: Scop
 def code_keras_backend(context: FileContext) -> str | None:
     """`os.environ["KERAS_BACKEND"] = "jax"`, `os.environ.setdefault("KERAS_BACKEND", "jax")` or
     `keras.config.set_backend("jax")` in this file."""
-    if "KERAS_BACKEND" not in context.source and "set_backend" not in context.source:
-        return None
     cached = context.shared.get("models.code_backend", "?")
     if cached != "?":
         return cached  # type: ignore[return-value]
     found = None
+    if "KERAS_BACKEND" not in context.source and "set_backend" not in context.source:
+        context.shared["models.code_backend"] = None  # asked per loss site: scan the text once
+        return None
     backend_key = m.SimpleString('"KERAS_BACKEND"') | m.SimpleString("'KERAS_BACKEND'")
     for assign in findall(context.module, m.Assign(targets=[m.AssignTarget(target=m.Subscript(slice=[m.SubscriptElement(slice=m.Index(value=backend_key))]))], value=m.SimpleString())):
         found = assign.value.evaluated_value  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ Unknown values are never reported: every rule built on this answers "no finding"
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 
@@ -146,11 +147,18 @@ def upper_bound_guards(bound: cst.BaseExpression | None, context: FileContext, *
     return not strict
 
 
+def _order(entry: tuple[int, cst.Call, bool]) -> int:
+    return entry[0]
+
+
 class ProvenanceAnalysis:
     """Per-file analysis; cache one instance in `context.shared` via `analysis_for(context)`."""
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
+        source = context.source
+        self._may_clamp_in_place = any(f".{method}(" in source for method in INPLACE_CLIP_METHODS) or "out=" in source
+        self._inplace: dict[int, dict[str, list[tuple[int, cst.Call, bool]]]] = {}
 
     # -- entry point ----------------------------------------------------------------------------------------
     def of(self, expr: cst.BaseExpression, depth: int = 0) -> Provenance:
@@ -226,25 +234,43 @@ class ProvenanceAnalysis:
 
     def _clamped_in_place(self, scope: Scope, name: cst.Name, binding: Binding | None) -> bool:
         """`p.clamp_(eps, 1 - eps)` or `np.clip(p, eps, 1 - eps, out=p)` between the assignment and the use."""
-        source = self.context.source
-        if not any(f".{method}(" in source for method in INPLACE_CLIP_METHODS) and "out=" not in source:
-            return False
         use = scope.order_of(name)
-        start = binding.order if binding is not None else 0
         if use is None:
             return False
-        for call in findall(scope.node, m.Call()):
-            assert isinstance(call, cst.Call)
-            order = scope.order_of(call)
-            if order is None or not start < order < use:
-                continue
-            func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in INPLACE_CLIP_METHODS and m.matches(func.value, m.Name(name.value)):
-                return True
-            out = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "out"), None)
-            if out is not None and m.matches(out, m.Name(name.value)) and self.context.callee(call) in CLIP_FUNCTIONS:
+        start = binding.order if binding is not None else 0
+        calls = self._inplace_calls(scope).get(name.value)
+        if not calls:
+            return False
+        for order, call, is_method in calls[bisect.bisect_right(calls, start, key=_order) : bisect.bisect_left(calls, use, key=_order)]:
+            if is_method or self.context.callee(call) in CLIP_FUNCTIONS:
                 return True
         return False
+
+    def _inplace_calls(self, scope: Scope) -> dict[str, list[tuple[int, cst.Call, bool]]]:
+        """The scope's calls that may clamp a name in place, by that name, in source order: `name.clamp_(...)`
+        (True) and `f(..., out=name)` (False: its callee is checked at the use). Indexed once per scope, so a
+        lookup costs a bisection, not a walk of the scope (nor a scan of the file)."""
+        key = id(scope.node)
+        found = self._inplace.get(key)
+        if found is not None:
+            return found
+        found = {}
+        if self._may_clamp_in_place:
+            for call in findall(scope.node, m.Call()):
+                assert isinstance(call, cst.Call)
+                order = scope.order_of(call)
+                if order is None:
+                    continue
+                func = call.func
+                if isinstance(func, cst.Attribute) and func.attr.value in INPLACE_CLIP_METHODS and isinstance(func.value, cst.Name):
+                    found.setdefault(func.value.value, []).append((order, call, True))
+                out = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "out"), None)
+                if isinstance(out, cst.Name):
+                    found.setdefault(out.value, []).append((order, call, False))
+            for calls in found.values():
+                calls.sort(key=_order)
+        self._inplace[key] = found
+        return found
 
     # -- calls ----------------------------------------------------------------------------------------------
     def _call(self, call: cst.Call, depth: int) -> Provenance:

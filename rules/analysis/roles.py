@@ -22,7 +22,7 @@ from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
 
-from lint_eps.prefilter import expressions, has_word, identifiers_reaching, line_starts, statements, statements_covering, within, word_positions
+from lint_eps.prefilter import expressions, functions_starting_in, has_word, identifiers_reaching, line_starts, statements, statements_covering, within, word_positions
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -367,7 +367,7 @@ def add_state_writers(text: "FileText", needed: "set[int]") -> bool:
     added = False
     classes = {f.owner for f in outermost if f.owner is not None and f.start in needed}
     for low, high in classes:
-        methods = [f for f in outermost if low <= f.start < high]
+        methods = functions_starting_in(text, low, high)
         read: set[str] = set()
         grew = True
         while grew:
