@@ -189,16 +189,20 @@ def _lint_source(
         codes = selected_codes(settings, path)
     rule_classes = rules_for(codes)
     text = FileText(source, path, settings)
-    if prefilter:
-        rule_classes = triggered(rule_classes, text)
-    if not rule_classes:
-        error = check_syntax_fast(text, path) if SYNTAX_ERROR in codes else None
-        return [error] if error else _apply_noqa([], source, path, codes)
     parsed_source = source
+    gate_failure: str | None = None
     if prefilter:
-        needed = needed_functions(text, (rule.needs_function for rule in rule_classes))
-        if needed is not None:
-            parsed_source = skeleton(text, needed)
+        try:
+            rule_classes = triggered(rule_classes, text)
+            if not rule_classes:
+                error = check_syntax_fast(text, path) if SYNTAX_ERROR in codes else None
+                return [error] if error else _apply_noqa([], source, path, codes)
+            needed = needed_functions(text, (rule.needs_function for rule in rule_classes))
+            if needed is not None:
+                parsed_source = skeleton(text, needed)
+        except Exception as exc:  # a bug in a prefilter or gate: lint the whole file with every rule instead
+            rule_classes, parsed_source = rules_for(codes), source
+            gate_failure = f"{type(exc).__name__}: {exc}"
     del text  # CPython's ast and the gates' facts: memory the libcst tree needs more (~80 bytes per byte of source)
     module = parse(parsed_source, path)
     if isinstance(module, Diagnostic) and parsed_source is not source:
@@ -206,7 +210,12 @@ def _lint_source(
         module = parse(source, path)
     if isinstance(module, Diagnostic):
         return [module] if SYNTAX_ERROR in codes else []
-    return _apply_noqa(_run_rules(module, parsed_source, path, settings, rule_classes, codes), source, path, codes)
+    found = _run_rules(module, parsed_source, path, settings, rule_classes, codes)
+    if gate_failure is not None and INTERNAL_ERROR in codes:
+        loc = Location(1, 1)
+        note = f"internal error in a rule's prefilter ({gate_failure}); the file was linted whole, so no finding is lost"
+        found.append(Diagnostic(INTERNAL_ERROR, note, path, loc, loc, None, 1, "internal-error"))
+    return _apply_noqa(found, source, path, codes)
 
 
 def _run_rules(

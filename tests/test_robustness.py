@@ -93,6 +93,21 @@ def test_rule_crash_is_reported_with_file_and_rule_and_run_continues(project: Pa
     assert "internal error in rule EPS202 (log-of-activation): KeyError: 'simulated bug'" in data[0]["message"]
 
 
+def test_gate_crash_lints_the_file_whole_and_says_so(project: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    """A bug in a rule's per-function gate (it decides which function bodies libcst parses) must neither end the
+    run in a traceback nor lose findings: the file is linted whole with every rule, and EPS002 says why."""
+    write(project, "a.py", TF_LOSS)
+
+    def broken_gate(text, function):
+        raise TypeError("simulated gate bug")
+
+    monkeypatch.setattr(LogOfActivation, "needs_function", staticmethod(broken_gate))
+    result = cli(["--select", "EPS0,EPS202", "--output-format", "json", "--no-cache", "--jobs", "1", "a.py"], project)
+    data = json.loads(result.output)
+    assert sorted(d["code"] for d in data) == ["EPS002", "EPS202", "EPS202"], data
+    assert "TypeError: simulated gate bug" in next(d["message"] for d in data if d["code"] == "EPS002")
+
+
 def test_lint_source_api_on_odd_text() -> None:
     assert lint_source("", "empty.py") == []
     assert lint_source("\n\n\t\n", "blank.py") == []

@@ -120,7 +120,7 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
     # sits in this function, and the half precision is written here or at module level (a `.half()`, a
     # `torch.float16`) or set for Keras by a global setter anywhere in the file.
     return mentions(text, function, *LIBRARY_EPSILON_NAMES) and (
-        here_or_module(positions(text, _HALF_PRECISION))
+        here_or_module("half", positions(text, _HALF_PRECISION))
         or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
     )
 
