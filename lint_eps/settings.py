@@ -46,6 +46,8 @@ class Settings:
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Codes dropped in test code (test files and folders, `test_*` functions: lint_eps/testcode.py).
+    test_ignores: tuple[str, ...] = ("EPS1", "EPS2")
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
@@ -53,6 +55,7 @@ class Settings:
     # Rule settings.
     keras_backend: str | None = None  # None: "tensorflow" unless the code sets KERAS_BACKEND
     metric_name_patterns: tuple[str, ...] = ()  # regexes added to the built-in metric/loss name patterns
+    preview: bool = False  # weak-evidence judgements, off by default (like ruff's preview): see README
     # Where relative patterns (exclude, per-file-ignores) are anchored: the config file's folder.
     root: str = "."
     config_path: str | None = None

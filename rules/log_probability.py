@@ -22,6 +22,7 @@ from .analysis.provenance import (
     log_call,
     logit_transform,
 )
+from .analysis.repairs import repaired_after
 from .analysis.roles import Role, function_role, passes_to_compile
 from .log_activation import LogOfActivation
 from .tables.probabilities import CLIP_FOR, DEFAULT_EPSILON_LITERAL, EPSILON_FOR, WHERE_FUNCTIONS
@@ -209,6 +210,11 @@ class LogOfProbability(Rule):
         # Clipped below and above: log(1 - p) is safe too.
         "import jax.numpy as jnp\n\ndef bce_loss(y, p):\n    p = jnp.clip(p, 1e-7, 1 - 1e-7)\n"
         "    return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)).mean()\n",
+        # Issue 11, a repaired NaN outside loss code: the -inf is replaced before anything uses it.
+        "import torch\n\nclass WatermarkLogitsProcessor:\n    def update_scores(self, scores, g_values):\n"
+        "        probs = torch.softmax(scores, dim=1)\n        probs = probs * (1 + g_values - (g_values * probs).sum(1, keepdim=True))\n"
+        "        log_probs = torch.log(probs)\n"
+        "        return torch.where(torch.isfinite(log_probs), log_probs, torch.finfo(log_probs.dtype).min)\n",
     ]
     INVALID = [
         # An aliased import: the prefilter must still let the file through (no fix: numpy itself is not imported).
@@ -345,6 +351,8 @@ class LogOfProbability(Rule):
         role = function_role(self.context)
         if value.needs_role and role is None:
             return
+        if (role is None or not role.differentiable) and repaired_after(log.call, self.context):
+            return  # `where(isfinite(r), r, c)` later: outside loss code only the repaired value matters
         self.report(log.call, self._message(log, value, complement_of, role), fix=self._fix(log, value, complement_of), related=self._related(value))
 
     def _message(self, log: LogCall, value: Provenance, complement_of: cst.BaseExpression | None, role: Role | None) -> str:

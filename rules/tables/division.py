@@ -107,7 +107,8 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset(
             "keras.backend": ("cast", "sqrt", "abs", "square", "stop_gradient", "reshape", "expand_dims", "squeeze", "pow", "prod"),
             "keras.ops": ("cast", "sqrt", "abs", "square", "stop_gradient", "convert_to_tensor", "reshape", "expand_dims", "squeeze", "power", "prod", "diag", "diagonal", "absolute"),
             "numpy": ("sqrt", "abs", "absolute", "square", "asarray", "array", "float32", "float64", "diag", "diagonal", "power", "prod"),
-            "torch": ("sqrt", "abs", "square", "as_tensor", "tensor", "diag", "diagonal", "pow", "prod"),
+            # Selections keep the sign of what they select (`index_select(arange(n) + 1, 0, rank)` stays >= 1).
+            "torch": ("sqrt", "abs", "square", "as_tensor", "tensor", "diag", "diagonal", "pow", "prod", "index_select", "gather", "take"),
             "jax.numpy": ("sqrt", "abs", "square", "asarray", "array", "diag", "diagonal", "power", "prod"),
             "jax.lax": ("stop_gradient", "sqrt", "abs"),
             "math": ("sqrt", "fabs"),
@@ -257,6 +258,8 @@ NAN_TEST_FUNCTIONS: frozenset[str] = frozenset(
      "torch.isfinite", "torch.isinf", "jax.numpy.isnan", "jax.numpy.isfinite", "math.isnan", "math.isfinite"}
 )
 NAN_TEST_METHODS: frozenset[str] = frozenset({"isnan", "isfinite", "isinf"})
+# Run-time assertions that raise on a zero (TF's tf.debugging/tf.compat.v1 and TFP's assert_util spellings).
+POSITIVE_ASSERTIONS: frozenset[str] = frozenset({"assert_positive", "assert_greater", "assert_none_equal"})
 
 # Functions whose singular point sits at 0 (EPS103: a single where around them still poisons the gradient).
 LOG_LIKE_FUNCTIONS: frozenset[str] = frozenset(
