@@ -562,6 +562,12 @@ class UnguardedDivision(_DivisionRule):
         # A masked mean guarded by the mask.
         "import torch\n\ndef masked_mse_loss(pred, target, mask):\n    if not mask.any():\n        return pred.sum() * 0\n"
         "    return ((pred - target) ** 2)[mask].mean()\n",
+        # A count over a mask plus a count over its complement is the number of elements.
+        "import torch\n\nclass DFineLoss(torch.nn.Module):\n    def forward(self, loss_match, mask, boxes):\n"
+        "        scale = 1 / boxes.shape[0]\n"
+        "        self.num_pos, self.num_neg = ((mask.sum() * scale) ** 0.5, ((~mask).sum() * scale) ** 0.5)\n"
+        "        l1 = loss_match[mask].mean() if mask.any() else 0\n        l2 = loss_match[~mask].mean() if (~mask).any() else 0\n"
+        "        return (l1 * self.num_pos + l2 * self.num_neg) / (self.num_pos + self.num_neg)\n",
         # A floor that is a floor: the epsilon defaults to a positive value.
         "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=1e-8):\n"
         "    return 1 - jnp.sum(a * b, -1) / jnp.sqrt(jnp.clip(jnp.sum(a * a, -1) * jnp.sum(b * b, -1), epsilon))\n",
@@ -674,6 +680,20 @@ class UnguardedDivision(_DivisionRule):
             "import jax.numpy as jnp\n\ndef ntxent(embeddings, labels, temperature=0.07):\n"
             "    matches = (labels[:, None] == labels[None, :]).astype(jnp.float32)\n"
             "    sim = embeddings @ embeddings.T / temperature\n    return -(sim * matches).sum() / (matches.sum() + 1e-7)\n",
+        ),
+        # Torch's (predictions, targets) order is loss evidence too; target lengths are 0 for an empty transcript.
+        Invalid(
+            "import torch\n\ndef rnnt_loss(costs, target_lengths, reduction=\"mean\"):\n    if reduction == \"mean\":\n        return (costs / target_lengths).mean()\n    return costs.sum()\n",
+            "import torch\n\ndef rnnt_loss(costs, target_lengths, reduction=\"mean\"):\n    if reduction == \"mean\":\n"
+            "        return (costs / (target_lengths + 1e-7)).mean()\n    return costs.sum()\n",
+        ),
+        Invalid(
+            "import jax.numpy as jnp\n\ndef cosine_similarity(predictions, targets, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(predictions ** 2, -1), epsilon))\n"
+            "    return jnp.sum(predictions * targets, -1) / a_norm\n",
+            "import jax.numpy as jnp\n\ndef cosine_similarity(predictions, targets, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(predictions ** 2, -1), epsilon))\n"
+            "    return jnp.sum(predictions * targets, -1) / (a_norm + 1e-7)\n",
         ),
         # Guards that are not guards: the floor defaults to 0.0.
         Invalid(

@@ -315,6 +315,8 @@ class _Classifier:
         op = node.operator
         if isinstance(op, cst.Add):
             terms = add_terms(node)
+            if _complementary_counts([self._local_value(t) for t in terms], self.context):
+                return _GUARDED  # mask.sum() + (~mask).sum(): every element is counted once, > 0 for a non-empty input
             parts = [self.classify(t, depth + 1) for t in terms]
             if any(p.kind != DATA for p in parts):
                 # An epsilon, smooth term or any other non-data term (a positive literal, a hyperparameter) added
@@ -484,6 +486,9 @@ class _Classifier:
         if m.matches(node.value, m.Name("self")):
             fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
             class_node = fn.class_node if fn is not None else None
+            local = self._assigned_here(node)
+            if local is not None:
+                return self.classify(local, 1)  # `self.num_pos = ...` earlier in this method: that value, not state
             if class_node is not None and hyperparameter_attribute(self.context, class_node, attr):
                 return _CONST  # `self.tp = tp` in `__init__`: a temperature named like a count, never updated
             if attr.lower().lstrip("_") in COUNT_NAMES:
@@ -543,6 +548,38 @@ class _Classifier:
                 return before if before.is_data else added if added.is_data else before
         return added
 
+    def _local_value(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A local name's or `self.x`'s value assigned in this function, else the node itself."""
+        node = strip_parens(node)
+        if isinstance(node, cst.Attribute) and m.matches(node.value, m.Name("self")):
+            return self._assigned_here(node) or node
+        if isinstance(node, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching_binding(node)
+            if binding is not None and binding.value is not None and binding.augmented_op is None:
+                return binding.value
+        return node
+
+    def _assigned_here(self, node: cst.Attribute) -> cst.BaseExpression | None:
+        """The value of the last `self.x = v` (or `self.x, self.y = (v, w)`) before `node` in the same function."""
+        scope = self.scope
+        use = scope.order_of(node) if scope is not None else None
+        if use is None or scope is None:
+            return None
+        found = None
+        for assign in findall(scope.node, m.Assign()):
+            assert isinstance(assign, cst.Assign)
+            if (scope.order_of(assign) or use) >= use:
+                continue
+            for target in assign.targets:
+                pairs = [(target.target, assign.value)]
+                value = strip_parens(assign.value)
+                if isinstance(target.target, cst.Tuple) and isinstance(value, cst.Tuple) and len(target.target.elements) == len(value.elements):
+                    pairs = [(t.value, v.value) for t, v in zip(target.target.elements, value.elements)]
+                for t, v in pairs:
+                    if t.deep_equals(node):
+                        found = v
+        return found
+
     def _confusion_marginal(self, node: cst.BaseExpression) -> bool:
         """A local bound to `reduce_sum(confusion_matrix, axis=...)` / `cm.sum(axis=...)`."""
         if not isinstance(node, cst.Name) or self.scope is None:
@@ -585,6 +622,21 @@ class _Classifier:
             kind = "label" if name in labels else "prediction"
             return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True)
         return _CONST
+
+
+def _complementary_counts(terms: list[cst.BaseExpression], context: FileContext) -> bool:
+    """Terms that count a mask and its complement (`mask.sum()`, `(~mask).sum()`, also under sqrt or a scale)."""
+    counted: set[str] = set()
+    for term in terms:
+        for call in findall(term, m.Call()):
+            assert isinstance(call, cst.Call)
+            leaf = (call_name(call, context) or method_name(call, context) or "").rsplit(".", 1)[-1]
+            if leaf not in ("sum", "count_nonzero", "reduce_sum"):
+                continue
+            operand = getattr(call.func, "value", None) if method_name(call, context) else arg(call, 0)
+            if operand is not None:
+                counted.add(" ".join(context.code(strip_parens(operand)).split()))
+    return any(f"~{c}" in counted or f"~({c})" in counted for c in counted)
 
 
 def _zero_floor(inner: Denominator, floor: cst.BaseExpression | None, context: FileContext) -> Denominator:

@@ -137,6 +137,26 @@ def function_role(context: FileContext, scope: Scope | None = None) -> Role | No
 
 
 def _decide(context: FileContext, scope: Scope) -> Role | None:
+    role = _evidence(context, scope)
+    if role is not None and role.differentiable and _no_grad(scope):
+        # `@torch.no_grad()` (a Hungarian matcher's cost, an EMA update): nothing here is differentiated.
+        return Role(role.kind, role.reason, False, role.source)
+    return role
+
+
+def _no_grad(scope: Scope) -> bool:
+    node = scope.node
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    for decorator in node.decorators:
+        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        leaf = target.attr.value if isinstance(target, cst.Attribute) else target.value if isinstance(target, cst.Name) else ""
+        if leaf in ("no_grad", "inference_mode"):
+            return True
+    return False
+
+
+def _evidence(context: FileContext, scope: Scope) -> Role | None:
     name = scope.name
     differentiable = _computes_gradients(context, scope)
     if scope.class_node is not None:
@@ -148,7 +168,7 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
             return Role("metric", f"`{name}` of a Keras Metric subclass", differentiable, "class")
         if any(b in TORCHMETRICS_BASES for b in bases) and name in METRIC_METHODS:
             return Role("metric", f"`{name}` of a torchmetrics Metric subclass", differentiable, "class")
-        if name in LOSS_METHODS and class_name.endswith(LOSS_CLASS_SUFFIXES) and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
+        if name in LOSS_METHODS and (class_name.endswith(LOSS_CLASS_SUFFIXES) or "loss" in _camel_to_snake(class_name).split("_")) and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
             return Role("loss", f"`{name}` of the loss module `{class_name}`", True, "class")
         if name in ROLE_CLASS_METHODS:
             for base in bases:
@@ -169,8 +189,12 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
     if name_is_metric(name, context.settings.metric_name_patterns):
         return Role("metric", f"metric `{name}` (by its name)", False, "name")
     positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
-    if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES:
-        # (y_true, y_pred) with an uninformative name: treat as a loss (differentiated), the stricter reading.
+    if len(positional) >= 2 and (
+        (positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES)
+        or (positional[0].name in PREDICTION_PARAM_NAMES and positional[1].name in LABEL_PARAM_NAMES)
+    ):
+        # (y_true, y_pred), or torch's and optax's (predictions, targets), with an uninformative name: treat as a
+        # loss (differentiated), the stricter reading.
         return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})`, a loss by its signature", True, "signature")
     # Weak evidence (a folder name alone): only with `preview = true`.
     folder = role_folder(context.path) if context.settings.preview else None
@@ -220,8 +244,8 @@ _COMPILE_KEYWORD = re.compile(_NOT_IDENT_BEFORE + "(?:loss|metrics|weighted_metr
 # written in the file), or of a class whose name ends with `Loss`.
 _ROLE_BASE_NAMES = tuple(sorted({b.rsplit(".", 1)[-1] for b in KERAS_LOSS_BASES | KERAS_METRIC_BASES | TORCHMETRICS_BASES}))
 # A class header that may name a role base (`...Metric`, `...Score`, `...Loss`, `...Criterion`) or a loss class
-# (`...Objective`): a superset of what `_decide` reads from the class's own name and bases.
-_ROLE_CLASS_WORD = re.compile(r"(?:Metric|Score|Loss|Criterion|Objective)" + _NOT_IDENT_AFTER)
+# (`...Objective`, `AsymmetricLossMultiLabel`): a superset of what `_decide` reads from the class's name and bases.
+_ROLE_CLASS_WORD = re.compile(r"Metric|Score|Loss|Criterion|Objective")
 
 
 def may_have_role(text: "FileText") -> bool:
@@ -263,6 +287,7 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
             or name_is_loss(name)
             or name_is_metric(name, extra)
             or (len(positional) >= 2 and positional[0] in LABEL_PARAM_NAMES and positional[1] in PREDICTION_PARAM_NAMES)
+            or (len(positional) >= 2 and positional[0] in PREDICTION_PARAM_NAMES and positional[1] in LABEL_PARAM_NAMES)
         ):
             out.append(function)
     return out

@@ -174,6 +174,9 @@ COUNT_NAMES: frozenset[str] = frozenset(
         "n_pos", "n_neg", "num_pos", "num_neg", "positives", "negatives",
         "support", "intersection", "union", "cardinality",
         "total_weight", "sum_weights", "weight_sum", "sum_of_weights",
+        # Lengths of target sequences (CTC, RNN-T): 0 for an empty transcript; torch's own ctc_loss divides by
+        # `target_lengths.clamp_min(1)` for this reason.
+        "target_lengths", "label_lengths", "target_length", "label_length",
     }
 )
 # A confusion/contingency matrix summed over every axis is the number of samples (0 only for an empty input);
