@@ -557,8 +557,9 @@ class UnguardedDivision(_DivisionRule):
         "    t = tf.math.count_nonzero(tf.sign(y_true), dtype=tf.float32)\n"
         "    with tf.control_dependencies([tf.debugging.assert_positive(t)]):\n        return s / tf.math.sqrt(t)\n",
         # Test code: a reference formula on fixed test data.
-        "import numpy as np\n\ndef test_matthews_corrcoef():\n    tp, fp = np.sum([1, 1]), np.sum([0, 1])\n"
-        "    assert tp / (tp + fp) == 2 / 3\n",
+        "import numpy as np\n\ndef test_precision_reference():\n    y_true, y_pred = np.array([1, 0, 1]), np.array([1, 1, 1])\n"
+        "    tp, fp = np.sum(y_true * y_pred), np.sum((1 - y_true) * y_pred)\n"
+        "    np.testing.assert_allclose(tp / (tp + fp), 2 / 3)\n",
         # A masked mean guarded by the mask.
         "import torch\n\ndef masked_mse_loss(pred, target, mask):\n    if not mask.any():\n        return pred.sum() * 0\n"
         "    return ((pred - target) ** 2)[mask].mean()\n",
@@ -568,6 +569,9 @@ class UnguardedDivision(_DivisionRule):
         "        self.num_pos, self.num_neg = ((mask.sum() * scale) ** 0.5, ((~mask).sum() * scale) ** 0.5)\n"
         "        l1 = loss_match[mask].mean() if mask.any() else 0\n        l2 = loss_match[~mask].mean() if (~mask).any() else 0\n"
         "        return (l1 * self.num_pos + l2 * self.num_neg) / (self.num_pos + self.num_neg)\n",
+        # A box extent that is floored.
+        "import torch\n\ndef complete_box_iou_loss(boxes1, boxes2, eps=1e-7):\n    x1, y1, x2, y2 = boxes1.unbind(dim=-1)\n"
+        "    return torch.atan((x2 - x1) / (y2 - y1 + eps))\n",
         # A floor that is a floor: the epsilon defaults to a positive value.
         "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=1e-8):\n"
         "    return 1 - jnp.sum(a * b, -1) / jnp.sqrt(jnp.clip(jnp.sum(a * a, -1) * jnp.sum(b * b, -1), epsilon))\n",
@@ -694,6 +698,23 @@ class UnguardedDivision(_DivisionRule):
             "import jax.numpy as jnp\n\ndef cosine_similarity(predictions, targets, epsilon=0.0):\n"
             "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(predictions ** 2, -1), epsilon))\n"
             "    return jnp.sum(predictions * targets, -1) / (a_norm + 1e-7)\n",
+        ),
+        # A denominator assigned in an if/elif: the branch that reduces the data counts, not the textual last one.
+        Invalid(
+            "import numpy as np\n\ndef fleiss_kappa(table, method='fleiss'):\n    n_cat = table.shape[1]\n"
+            "    p_cat = table.sum(0) / (table.sum() + 1e-12)\n    p_mean = (table * table).sum(1).mean()\n"
+            "    if method == 'fleiss':\n        p_mean_exp = (p_cat * p_cat).sum()\n    elif method == 'uniform':\n"
+            "        p_mean_exp = 1 / n_cat\n    return (p_mean - p_mean_exp) / (1 - p_mean_exp)\n",
+            "import numpy as np\n\ndef fleiss_kappa(table, method='fleiss'):\n    n_cat = table.shape[1]\n"
+            "    p_cat = table.sum(0) / (table.sum() + 1e-12)\n    p_mean = (table * table).sum(1).mean()\n"
+            "    if method == 'fleiss':\n        p_mean_exp = (p_cat * p_cat).sum()\n    elif method == 'uniform':\n"
+            "        p_mean_exp = 1 / n_cat\n    return (p_mean - p_mean_exp) / (1 - p_mean_exp + 1e-7)\n",
+        ),
+        # A box extent as denominator: the aspect-ratio term of a CIoU loss.
+        Invalid(
+            "import torch\n\ndef complete_box_iou_loss(boxes1, boxes2):\n    x1, y1, x2, y2 = boxes1.unbind(dim=-1)\n"
+            "    return torch.atan((x2 - x1) / (y2 - y1))\n",
+            None,
         ),
         # Guards that are not guards: the floor defaults to 0.0.
         Invalid(

@@ -63,7 +63,7 @@ def test_test_ignores_rejects_unknown_codes(project: Path) -> None:
     write(project, "pkg/metrics.py", METRIC)
     result = run_cli(["--no-cache", "."], project)
     assert result.returncode == 2
-    assert "test-ignores" in result.stderr and "Traceback" not in result.stderr
+    assert "test-ignores" in result.stderr and "EPS999" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_folder_evidence_is_preview_only(project: Path) -> None:

@@ -325,6 +325,9 @@ class _Classifier:
                     return _GUARDED
             return _first_data(parts) or _CONST
         if isinstance(op, cst.Subtract):
+            if self._extent(node):
+                code = " ".join(self.context.code(node).split())
+                return Denominator(DATA, f"`{code}` is a box extent (two coordinates of one box), 0 for a zero-width or zero-height box", None, node, elementwise=True)
             left, right = self.classify(node.left, depth + 1), self.classify(node.right, depth + 1)
             if right.kind == CONST:
                 return left
@@ -523,7 +526,14 @@ class _Classifier:
             if param is None:
                 return _CONST
             return self._parameter(node, scope)
-        return self._binding(node, binding, scope, depth)
+        result = self._binding(node, binding, scope, depth)
+        if not result.is_data:
+            # `if a: d = sum(...)` / `elif b: d = 1 / n`: the textual last assignment is one branch of several.
+            for other in _branch_alternatives(binding, scope):
+                alternative = self._binding(node, other, scope, depth)
+                if alternative.is_data:
+                    return alternative
+        return result
 
     def _binding(self, node: cst.Name, binding: Binding, scope: Scope, depth: int) -> Denominator:
         if binding.value is None:
@@ -547,6 +557,29 @@ class _Classifier:
                     return _GUARDED
                 return before if before.is_data else added if added.is_data else before
         return added
+
+    def _extent(self, node: cst.BinaryOperation) -> bool:
+        """`y2 - y1` of `x1, y1, x2, y2 = boxes.unbind(-1)`, or `boxes[..., 3] - boxes[..., 1]`: two coordinates of
+        the same boxes, whose difference is 0 for a degenerate box (issue 11)."""
+        left, right = strip_parens(node.left), strip_parens(node.right)
+        if isinstance(left, cst.Subscript) and isinstance(right, cst.Subscript):
+            if not left.value.deep_equals(right.value) or len(left.slice) != len(right.slice) or not left.slice:
+                return False
+            a, b = left.slice[-1].slice, right.slice[-1].slice
+            same_rest = all(x.deep_equals(y) for x, y in zip(left.slice[:-1], right.slice[:-1]))
+            return (
+                same_rest and isinstance(a, cst.Index) and isinstance(b, cst.Index)
+                and isinstance(a.value, cst.Integer) and isinstance(b.value, cst.Integer) and a.value.value != b.value.value
+            )
+        if isinstance(left, cst.Name) and isinstance(right, cst.Name) and self.scope is not None and left.value != right.value:
+            first, second = self.scope.reaching_binding(left), self.scope.reaching_binding(right)
+            if first is None or second is None or first.node is not second.node or not isinstance(first.node, cst.Assign):
+                return False
+            target = first.node.targets[0].target if len(first.node.targets) == 1 else None
+            value = strip_parens(first.node.value)
+            unbound = isinstance(value, cst.Call) and (getattr(value.func, "attr", None) is not None and value.func.attr.value in ("unbind", "unstack", "split"))  # type: ignore[attr-defined]
+            return isinstance(target, cst.Tuple) and len(target.elements) == 4 and unbound
+        return False
 
     def _local_value(self, node: cst.BaseExpression) -> cst.BaseExpression:
         """A local name's or `self.x`'s value assigned in this function, else the node itself."""
@@ -622,6 +655,23 @@ class _Classifier:
             kind = "label" if name in labels else "prediction"
             return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True)
         return _CONST
+
+
+def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
+    """Earlier bindings of the same name in another branch of an `if`/`elif`/`else` that holds `binding`."""
+    earlier = [b for b in scope.bindings(binding.name) if b.order < binding.order]
+    if not earlier:
+        return []
+    out = []
+    for statement in findall(scope.node, m.If()):
+        assert isinstance(statement, cst.If)
+        if statement.orelse is None:
+            continue
+        body_ids = {id(n) for n in findall(statement.body, m.Assign() | m.AugAssign() | m.AnnAssign())}
+        else_ids = {id(n) for n in findall(statement.orelse, m.Assign() | m.AugAssign() | m.AnnAssign())}
+        if id(binding.node) in else_ids:
+            out.extend(b for b in earlier if id(b.node) in body_ids)
+    return out
 
 
 def _complementary_counts(terms: list[cst.BaseExpression], context: FileContext) -> bool:
