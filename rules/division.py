@@ -572,6 +572,14 @@ class UnguardedDivision(_DivisionRule):
         # A box extent that is floored.
         "import torch\n\ndef complete_box_iou_loss(boxes1, boxes2, eps=1e-7):\n    x1, y1, x2, y2 = boxes1.unbind(dim=-1)\n"
         "    return torch.atan((x2 - x1) / (y2 - y1 + eps))\n",
+        # Zero rows dropped before the norm; NaN classes dropped before the mean.
+        "import torch\n\ndef _compute_cosine_distance(features1, features2):\n"
+        "    f1 = features1[torch.sum(features1, dim=1) != 0]\n    return f1 / torch.norm(f1, dim=1, keepdim=True)\n",
+        "import torch\n\ndef _reduce_average_precision(res):\n    idx = ~torch.isnan(res)\n    return res[idx].mean()\n",
+        # A metric's weighted mean by caller-supplied sample weights (all-zero weights are invalid input).
+        "import numpy as np\n\ndef label_ranking_average_precision_score(y_true, y_score, sample_weight=None):\n"
+        "    aux = (y_true * y_score).mean(axis=1)\n    if sample_weight is None:\n        return aux.mean()\n"
+        "    return np.sum(aux * sample_weight) / np.sum(sample_weight)\n",
         # A floor that is a floor: the epsilon defaults to a positive value.
         "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=1e-8):\n"
         "    return 1 - jnp.sum(a * b, -1) / jnp.sqrt(jnp.clip(jnp.sum(a * a, -1) * jnp.sum(b * b, -1), epsilon))\n",

@@ -56,7 +56,7 @@ from ..tables.division import (
 )
 from ..tables.roles import LABEL_PARAM_NAMES
 from .epsilon import is_epsilon
-from .roles import prediction_params
+from .roles import function_role, prediction_params
 
 CONST, GUARDED, DATA = "const", "guarded", "data"
 # Per-sample importance weights a caller passes in (scikit-learn's convention), not a mask of the batch.
@@ -437,8 +437,13 @@ class _Classifier:
                 and len([a for a in node.args if a.keyword is None]) <= (1 if name else 0)
             ):
                 return _CONST  # the total of a confusion matrix is the number of samples
-            if isinstance(bare, cst.Name) and bare.value in SAMPLE_WEIGHT_NAMES and self.scope is not None and self.scope.param(bare.value) is not None and not self.scope.bindings(bare.value):
-                return _CONST  # a weighted mean by caller-supplied sample weights: all-zero weights are invalid input (np.average raises)
+            if isinstance(bare, cst.Name) and bare.value in SAMPLE_WEIGHT_NAMES and self._metric_weights(bare.value):
+                return _CONST  # a metric's weighted mean by caller-supplied sample weights: all-zero weights are invalid input (np.average raises)
+            if isinstance(bare, cst.Name) and self.scope is not None:
+                binding = self.scope.reaching_binding(bare)
+                selected = strip_parens(binding.value) if binding is not None and binding.value is not None else None
+                if isinstance(selected, cst.Subscript) and self._filtered(selected):
+                    return _GUARDED  # `x = f[f.sum(1) != 0]` then `norm(x)`: the zero rows were dropped
             if self._confusion_marginal(bare):
                 return _CONST  # the sum of a confusion matrix's row (or column) sums is the number of samples
             inner = self.classify(operand, depth + 1)
@@ -591,6 +596,15 @@ class _Classifier:
             if binding is not None and binding.value is not None and binding.augmented_op is None:
                 return binding.value
         return node
+
+    def _metric_weights(self, name: str) -> bool:
+        """`sample_weight` passed to a metric (evaluation: importance weights, all zero is invalid input), never
+        reassigned. In a loss the same argument often doubles as a padding mask, which can be all zero."""
+        scope = self.scope
+        if scope is None or scope.param(name) is None or scope.bindings(name):
+            return False
+        role = function_role(self.context, scope)
+        return role is not None and not role.differentiable
 
     def _assigned_here(self, node: cst.Attribute) -> cst.BaseExpression | None:
         """The value of the last `self.x = v` (or `self.x, self.y = (v, w)`) before `node` in the same function."""

@@ -40,6 +40,20 @@ def _is_mask(node: cst.BaseExpression, context: FileContext, depth: int = 0) -> 
     return False
 
 
+def _drops_nans(index: cst.BaseExpression, context: FileContext) -> bool:
+    index = strip_parens(index)
+    if isinstance(index, cst.Name) and context.function is not None:
+        binding = context.function.reaching_binding(index)
+        if binding is not None and binding.value is not None:
+            index = binding.value
+    for call in m.findall(index, m.Call()):
+        assert isinstance(call, cst.Call)
+        leaf = (call_name(call, context) or method_name(call, context) or "").rsplit(".", 1)[-1]
+        if leaf in ("isnan", "isfinite"):
+            return True
+    return False
+
+
 def masked_mean(call: cst.Call, context: FileContext) -> cst.BaseExpression | None:
     """The mask of `x[mask].mean()` / `mean(x[mask])` / `masked_select(x, mask).mean()`, or None."""
     name = call_name(call, context)
@@ -55,6 +69,8 @@ def masked_mean(call: cst.Call, context: FileContext) -> cst.BaseExpression | No
     operand = strip_parens(operand)
     if isinstance(operand, cst.Subscript) and len(operand.slice) == 1 and isinstance(operand.slice[0].slice, cst.Index):
         index = operand.slice[0].slice.value
+        if _drops_nans(index, context):
+            return None  # `r[~isnan(r)].mean()`: empty only when every value was NaN, and then NaN is the answer
         return index if _is_mask(index, context) else None
     if isinstance(operand, cst.Call) and call_name(operand, context) in MASKED_SELECT:
         return arg(operand, 1, "mask")
