@@ -15,7 +15,7 @@ import pathspec
 
 from .rule import Rule
 from .settings import Settings
-from .testcode import why_test_file
+from .testcode import is_test_code_file
 
 
 class SelectionError(ValueError):
@@ -81,7 +81,7 @@ def selected_codes(settings: Settings, path: str | None = None) -> frozenset[str
             if _path_matches(relative, pattern):
                 for selector in codes:
                     chosen -= _matching(selector, rules, enabling=False)
-    if path is not None and settings.test_ignores and why_test_file(path, settings.root) is not None:
+    if path is not None and settings.test_ignores and is_test_code_file(path, settings.root):
         chosen -= test_ignored_codes(settings)
     return frozenset(chosen)
 

@@ -14,6 +14,8 @@ import libcst as cst
 from .rules.tables.epsilon import TEST_DIRECTORIES, TEST_FILE_NAMES, TEST_FILE_PREFIXES, TEST_FILE_SUFFIXES
 
 TEST_FUNCTION_PREFIX = "test_"
+# Sample inputs kept beside the tests (a linter's own cases, verifier fixtures): code to lint, not tests.
+FIXTURE_DIRECTORIES = frozenset({"fixtures", "testdata", "test_data"})
 
 
 def why_test_file(path: str, root: str = ".") -> str | None:
@@ -29,6 +31,14 @@ def why_test_file(path: str, root: str = ".") -> str | None:
     if any(part in TEST_DIRECTORIES for part in normalized.split("/")[:-1]):
         return "in a test folder"
     return None
+
+
+def is_test_code_file(path: str, root: str = ".") -> bool:
+    """A test file or a file in a test folder, but not a sample input under a `fixtures/` folder."""
+    if why_test_file(path, root) is None:
+        return False
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace("\\", "/")
+    return not any(part in FIXTURE_DIRECTORIES for part in relative.split("/")[:-1])
 
 
 def find_test_functions(module: cst.Module) -> list[cst.FunctionDef]:

@@ -48,7 +48,8 @@ def test_test_files_and_functions_are_quiet_by_default(project: Path) -> None:
     write(project, "pkg/metrics_test.py", METRIC)
     write(project, "conftest.py", METRIC)
     write(project, "pkg/helpers.py", TEST_IN_LIBRARY.replace("def f1", "def f1_score"))
-    assert _findings(project) == [("pkg/metrics.py", "EPS101")]
+    write(project, "tests/fixtures/sample_metric.py", METRIC)  # a sample input beside the tests: linted
+    assert _findings(project) == [("pkg/metrics.py", "EPS101"), ("tests/fixtures/sample_metric.py", "EPS101")]
 
 
 def test_test_ignores_empty_lints_tests_again(project: Path) -> None:

@@ -66,7 +66,7 @@ TRAINING_NAME_PATTERNS: tuple[str, ...] = (r"train_step", r"training_step", r"co
 # Parameter names: the first is a label, the second a prediction.
 LABEL_PARAM_NAMES = frozenset({"y_true", "y", "labels", "label", "target", "targets", "y_gt", "gt", "ground_truth", "truth", "true", "y_actual", "actual"})
 PREDICTION_PARAM_NAMES = frozenset(
-    {"y_pred", "pred", "preds", "prediction", "predictions", "output", "outputs", "probs", "probabilities", "proba", "y_hat", "yhat", "y_prob", "y_score", "scores", "p", "logits", "y_logits", "input", "inputs"}
+    {"y_pred", "pred", "preds", "prediction", "predictions", "output", "outputs", "model_output", "probs", "probabilities", "proba", "y_hat", "yhat", "y_prob", "y_score", "scores", "p", "logits", "y_logits", "input", "inputs"}
 )
 # Prediction parameters that by name hold logits, not probabilities.
 LOGIT_PARAM_NAMES = frozenset({"logits", "y_logits", "logit", "scores", "raw", "z"})
