@@ -110,6 +110,7 @@ KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "ignore": ("ignore", _str_list),
     "extend-select": ("extend_select", _str_list),
     "per-file-ignores": ("per_file_ignores", _per_file_ignores),
+    "test-ignores": ("test_ignores", _str_list),
     "exclude": ("exclude", _str_list),
     "extend-exclude": ("extend_exclude", _str_list),
     "respect-gitignore": ("respect_gitignore", _bool),
@@ -118,6 +119,7 @@ KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "metric-name-patterns": ("metric_name_patterns", _patterns),
     "max-file-size": ("max_file_size", _size),
     "file-timeout": ("file_timeout", _seconds),
+    "preview": ("preview", _bool),
 }
 
 
@@ -132,7 +134,7 @@ def settings_from_table(table: dict[str, Any], *, root: str, source: str) -> Set
             values[field_name] = convert(key, value)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
-    for key in ("select", "ignore", "extend_select"):
+    for key in ("select", "ignore", "extend_select", "test_ignores"):
         if key in values:
             try:
                 validate_selectors(values[key], f"{source}: `{key.replace('_', '-')}`")

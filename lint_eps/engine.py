@@ -20,11 +20,12 @@ from .deepstack import run_with_deep_stack
 from .diagnostic import Diagnostic, Edit, Fix, Location
 from .noqa import parse_noqa, unused_noqa
 from .prefilter import FileText, passes
-from .registry import all_rules, selected_codes
+from .registry import all_rules, selected_codes, test_ignored_codes
 from .rule import Report, Rule
 from .settings import Settings
 from .skeleton import needed_functions, skeleton
 from .source import LineIndex
+from .testcode import find_test_functions
 from .walk import TOKEN_TYPE_NAMES, iter_nodes, walk_callbacks
 
 SYNTAX_ERROR = "EPS001"
@@ -236,7 +237,7 @@ def _run_rules(
     except RecursionError:
         dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
 
-    reports = [report for rule in rules for report in rule.reports]
+    reports = _outside_test_functions(module, settings, [report for rule in rules for report in rule.reports])
     diagnostics: list[Diagnostic] = []
     for error in dispatcher.errors:
         if INTERNAL_ERROR in codes:
@@ -256,6 +257,21 @@ def _run_rules(
     if reports:
         diagnostics.extend(_place(module, path, _drop_superseded(reports)))
     return diagnostics
+
+
+def _outside_test_functions(module: cst.Module, settings: Settings, reports: list[Report]) -> list[Report]:
+    """Drop the `test-ignores` codes reported inside a `def test_*` (a test in a library module)."""
+    if not reports or not settings.test_ignores:
+        return reports
+    ignored = test_ignored_codes(settings)
+    if not any(report.code in ignored for report in reports):
+        return reports
+    inside: set[int] = set()
+    for function in find_test_functions(module):
+        inside |= _subtree_ids(function)
+    if not inside:
+        return reports
+    return [report for report in reports if report.code not in ignored or id(report.node) not in inside]
 
 
 def _drop_superseded(reports: list[Report]) -> list[Report]:

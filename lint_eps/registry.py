@@ -15,6 +15,7 @@ import pathspec
 
 from .rule import Rule
 from .settings import Settings
+from .testcode import is_test_code_file
 
 
 class SelectionError(ValueError):
@@ -80,7 +81,18 @@ def selected_codes(settings: Settings, path: str | None = None) -> frozenset[str
             if _path_matches(relative, pattern):
                 for selector in codes:
                     chosen -= _matching(selector, rules, enabling=False)
+    if path is not None and settings.test_ignores and is_test_code_file(path, settings.root):
+        chosen -= test_ignored_codes(settings)
     return frozenset(chosen)
+
+
+def test_ignored_codes(settings: Settings) -> frozenset[str]:
+    """The codes `test-ignores` drops in test code."""
+    rules = all_rules()
+    out: set[str] = set()
+    for selector in settings.test_ignores:
+        out |= _matching(selector, rules, enabling=False)
+    return frozenset(out)
 
 
 def _relative_posix(path: str, root: str) -> str:

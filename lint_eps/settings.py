@@ -46,6 +46,8 @@ class Settings:
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Codes dropped in test code (test files and folders, `test_*` functions: lint_eps/testcode.py).
+    test_ignores: tuple[str, ...] = ("EPS1", "EPS2")
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
@@ -56,6 +58,7 @@ class Settings:
     # Per-file budget (lint_eps/budget.py): a file over it is reported (EPS005) and skipped. 0: no limit.
     max_file_size: int = 10_000_000  # bytes
     file_timeout: float = 60.0  # seconds of CPU time
+    preview: bool = False  # weak-evidence judgements, off by default (like ruff's preview): see README
     # Where relative patterns (exclude, per-file-ignores) are anchored: the config file's folder.
     root: str = "."
     config_path: str | None = None

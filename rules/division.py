@@ -28,6 +28,9 @@ from .analysis.denominators import (
     method_name,
     operand_keys,
 )
+from .analysis.callers import guarded_by_callers
+from .analysis.implied import asserted_quotient
+from .analysis.selections import masked_mean
 from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
 from .analysis.roles import Role, function_role, role_code_contains, role_code_needs
 from .tables.division import (
@@ -47,6 +50,7 @@ from .tables.division import (
     NAN_TEST_METHODS,
     NO_NAN_DIVIDE_FOR,
     OPTIMIZER_BASE_SUFFIXES,
+    POSITIVE_ASSERTIONS,
     ROUNDING_KEYWORD,
     WHERE_FIX_FAMILIES,
     WHERE_FUNCTIONS,
@@ -54,6 +58,8 @@ from .tables.division import (
 
 ALWAYS = frozenset({"*"})
 TRIGGERS = (b"/", b"divide", b"truediv", b"div(", b"where", b"switch")
+# EPS101 also reads a mean over a masked selection (analysis/selections.py).
+MEAN_TRIGGERS = TRIGGERS + (b"].mean(", b"masked_select", b"boolean_mask")
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,15 @@ class _DivisionRule(Rule):
                 return guard.kind
         if self._early_exit(division.node, keys):
             return "exit"
+        numerator = self.numerator_keys(division)
+        if numerator and (any(g.kind == "if" and g.keys is not ALWAYS and g.keys & numerator for g in self._guards) or self._early_exit(division.node, numerator)):
+            return "numerator"
+        function = self.context.function
+        own = operand_keys(division.denominator, self.context)
+        if function is not None and isinstance(function.node, cst.FunctionDef) and own and all(asserted_quotient(function.node, {key}, self.context) for key in own):
+            return "assert"  # every value of the denominator is asserted through a quotient by it
+        if function is not None and isinstance(function.node, cst.FunctionDef) and function.class_node is None and guarded_by_callers(function.node, keys, self.context):
+            return "caller"
         repaired = self._repaired_later(division, keys)
         if repaired == "where" or (repaired == "repair" and not role.differentiable):
             return repaired
@@ -234,6 +249,16 @@ class _DivisionRule(Rule):
             if binding is not None and binding.value is not None:
                 tested |= test_keys(binding.value, self.context)
         return bool(tested & keys)
+
+    def numerator_keys(self, division: Division) -> set[str]:
+        """The numerator's values when it is a count whose check implies the denominator's (a sub-count over its
+        total); empty for labels, predictions and literals."""
+        if division.numerator is None or classify(division.denominator, self.context).elementwise:
+            return set()
+        numerator = classify(division.numerator, self.context)
+        if numerator.elementwise or number_value(strip_parens(division.numerator)) is not None:
+            return set()
+        return operand_keys(division.numerator, self.context)
 
     def _early_exit(self, node: cst.CSTNode, keys: set[str]) -> bool:
         """`if d == 0: return 0.0` / `if not d: raise` / `assert d > 0` before the division."""
@@ -278,7 +303,8 @@ class _DivisionRule(Rule):
                 continue
             name = call_name(call, self.context)
             if (name in NAN_TEST_FUNCTIONS or method_name(call, self.context) in NAN_TEST_METHODS):
-                operand = arg(call, 0) if name else call.func.value  # type: ignore[attr-defined]
+                # `xp.isnan(r)` through an array namespace held in a variable reads its argument, `r.isnan()` its receiver.
+                operand = arg(call, 0) if name or call.args else call.func.value  # type: ignore[attr-defined]
                 if operand is not None and operand_keys(operand, self.context) & targets:
                     return "repair"
             method = method_name(call, self.context)
@@ -370,6 +396,12 @@ def _shape_like(node: cst.BaseExpression) -> bool:
 
 def _exit_checks(function: cst.CSTNode) -> list[tuple[cst.CSTNode, cst.BaseExpression | None]]:
     out: list[tuple[cst.CSTNode, cst.BaseExpression | None]] = []
+    # `tf.debugging.assert_positive(t)`, `assert_util.assert_greater(n, 0)`: raises on the zero before it is used.
+    for call in findall(function, m.Call(func=m.Attribute(attr=m.Name()) | m.Name())):
+        assert isinstance(call, cst.Call)
+        leaf = call.func.attr if isinstance(call.func, cst.Attribute) else call.func
+        if isinstance(leaf, cst.Name) and leaf.value in POSITIVE_ASSERTIONS and call.args:
+            out.append((call, call.args[0].value))
     for node in findall(function, m.If() | m.Assert()):
         if isinstance(node, cst.Assert):
             out.append((node, node.test))
@@ -416,6 +448,9 @@ class UnguardedDivision(_DivisionRule):
     summary = "Division by a data-dependent denominator with no guard in metric or loss code"
     fixable = "sometimes"
     specificity = 50
+    triggers = MEAN_TRIGGERS
+    prefilter = staticmethod(lambda text: role_code_contains(text, MEAN_TRIGGERS))
+    needs_function = staticmethod(lambda text, function: role_code_needs(text, function, MEAN_TRIGGERS))
     docs = """
     ## What it does
     In metric, loss and training code (see below), finds `/`, `/=`, `tf.math.divide`/`tf.divide`/`truediv`,
@@ -531,6 +566,67 @@ class UnguardedDivision(_DivisionRule):
         "        self.add_state(\"total\", default=torch.tensor(0), dist_reduce_fx=\"sum\")\n\n"
         "    def update(self, preds, target):\n        self.err += (preds - target).abs().sum()\n        self.total += target.numel()\n\n"
         "    def compute(self):\n        return self.err / self.total\n",
+        # Issue 11, hyperparameters: temperatures set from `__init__` arguments, named like confusion counts.
+        "import torch\n\nclass TwoWayLoss(torch.nn.Module):\n    def __init__(self, tp=4.0, tn=1.0):\n        super().__init__()\n"
+        "        self.tp = tp\n        self.tn = tn\n\n    def forward(self, x, target):\n"
+        "        pos = (-x / self.tp).masked_fill(target < 0.5, -1e4)\n        neg = (x / self.tn).masked_fill(target > 0.5, -1e4)\n"
+        "        return torch.nn.functional.softplus(neg.logsumexp(1) + pos.logsumexp(1)).mean()\n",
+        "import torch\n\nclass WeightedLoss(torch.nn.Module):\n    def __init__(self, class_weights):\n        super().__init__()\n"
+        "        self.class_weights = torch.as_tensor(class_weights)\n\n    def forward(self, losses):\n"
+        "        return (losses * self.class_weights).sum() / self.class_weights.sum()\n",
+        # Implied guards: the sub-count in the numerator is checked; the quotient is asserted.
+        "import numpy as np\n\ndef fowlkes_mallows_score(c, n_samples):\n    tk = np.dot(c.data, c.data) - n_samples\n"
+        "    pk = np.sum(np.asarray(c.sum(axis=0)).ravel() ** 2) - n_samples\n"
+        "    return float(np.sqrt(tk / pk)) if tk != 0.0 else 0.0\n",
+        "import numpy as np\n\ndef cohens_kappa(table):\n    nobs = table.sum()\n    freq_row = table.sum(1) / nobs\n"
+        "    freq_col = table.sum(0) / nobs\n    prob_exp = freq_col * freq_row[:, None]\n    assert np.allclose(prob_exp.sum(), 1)\n"
+        "    return np.diag(table).sum() / nobs\n",
+        # A NaN filtered out after the division, through an array namespace held in a variable.
+        "import numpy as np\n\ndef balanced_accuracy_score(C, xp=np):\n    with np.errstate(divide='ignore', invalid='ignore'):\n"
+        "        per_class = xp.diagonal(C) / xp.sum(C, axis=1)\n    per_class = per_class[~xp.isnan(per_class)]\n"
+        "    return xp.mean(per_class)\n",
+        # Guards in the caller: every call of the private helper validates the argument first.
+        "import numpy as np\n\ndef _mean_deviance(y_true, y_pred):\n    return np.mean(np.log(y_pred / y_true) + y_true / y_pred - 1)\n\n"
+        "def mean_gamma_deviance(y_true, y_pred):\n    if np.any(y_true <= 0) or np.any(y_pred <= 0):\n"
+        "        raise ValueError('y_true and y_pred must be strictly positive')\n    return _mean_deviance(y_true, y_pred)\n",
+        # Counts that cannot be 0: ranks from 1, the marginals of a confusion matrix, a run-time assertion.
+        "import torch\n\ndef tail_adaptive_loss(log_p, log_q, num_particles, beta=-1.0):\n    log_pq = log_p - log_q\n"
+        "    rank = torch.index_select(torch.arange(num_particles) + 1, -1, torch.argsort(log_pq)).type_as(log_pq)\n"
+        "    gamma = torch.pow(rank, beta).detach()\n    return -(log_pq * gamma).sum() / gamma.sum()\n",
+        "import tensorflow as tf\n\ndef brier_decomposition(labels, logits, num_classes):\n"
+        "    confusion_matrix = tf.math.confusion_matrix(tf.argmax(logits, -1), labels, num_classes=num_classes)\n"
+        "    dist_weights = tf.reduce_sum(confusion_matrix, axis=-1)\n"
+        "    dist_weights /= tf.reduce_sum(dist_weights, axis=-1, keepdims=True)\n    return dist_weights\n",
+        "import tensorflow as tf\n\ndef kendalls_tau(y_true, y_pred):\n    s = tf.reduce_sum(tf.sign(y_true) * tf.sign(y_pred))\n"
+        "    t = tf.math.count_nonzero(tf.sign(y_true), dtype=tf.float32)\n"
+        "    with tf.control_dependencies([tf.debugging.assert_positive(t)]):\n        return s / tf.math.sqrt(t)\n",
+        # Test code: a reference formula on fixed test data.
+        "import numpy as np\n\ndef test_precision_reference():\n    y_true, y_pred = np.array([1, 0, 1]), np.array([1, 1, 1])\n"
+        "    tp, fp = np.sum(y_true * y_pred), np.sum((1 - y_true) * y_pred)\n"
+        "    np.testing.assert_allclose(tp / (tp + fp), 2 / 3)\n",
+        # A masked mean guarded by the mask.
+        "import torch\n\ndef masked_mse_loss(pred, target, mask):\n    if not mask.any():\n        return pred.sum() * 0\n"
+        "    return ((pred - target) ** 2)[mask].mean()\n",
+        # A count over a mask plus a count over its complement is the number of elements.
+        "import torch\n\nclass DFineLoss(torch.nn.Module):\n    def forward(self, loss_match, mask, boxes):\n"
+        "        scale = 1 / boxes.shape[0]\n"
+        "        self.num_pos, self.num_neg = ((mask.sum() * scale) ** 0.5, ((~mask).sum() * scale) ** 0.5)\n"
+        "        l1 = loss_match[mask].mean() if mask.any() else 0\n        l2 = loss_match[~mask].mean() if (~mask).any() else 0\n"
+        "        return (l1 * self.num_pos + l2 * self.num_neg) / (self.num_pos + self.num_neg)\n",
+        # A box extent that is floored.
+        "import torch\n\ndef complete_box_iou_loss(boxes1, boxes2, eps=1e-7):\n    x1, y1, x2, y2 = boxes1.unbind(dim=-1)\n"
+        "    return torch.atan((x2 - x1) / (y2 - y1 + eps))\n",
+        # Zero rows dropped before the norm; NaN classes dropped before the mean.
+        "import torch\n\ndef _compute_cosine_distance(features1, features2):\n"
+        "    f1 = features1[torch.sum(features1, dim=1) != 0]\n    return f1 / torch.norm(f1, dim=1, keepdim=True)\n",
+        "import torch\n\ndef _reduce_average_precision(res):\n    idx = ~torch.isnan(res)\n    return res[idx].mean()\n",
+        # A metric's weighted mean by caller-supplied sample weights (all-zero weights are invalid input).
+        "import numpy as np\n\ndef label_ranking_average_precision_score(y_true, y_score, sample_weight=None):\n"
+        "    aux = (y_true * y_score).mean(axis=1)\n    if sample_weight is None:\n        return aux.mean()\n"
+        "    return np.sum(aux * sample_weight) / np.sum(sample_weight)\n",
+        # A floor that is a floor: the epsilon defaults to a positive value.
+        "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=1e-8):\n"
+        "    return 1 - jnp.sum(a * b, -1) / jnp.sqrt(jnp.clip(jnp.sum(a * a, -1) * jnp.sum(b * b, -1), epsilon))\n",
     ]
     INVALID = [
         Invalid(
@@ -620,6 +716,94 @@ class UnguardedDivision(_DivisionRule):
             "import torch\n\ndef weighted_loss(losses, weights):\n    out = (losses * weights).sum() / (weights.sum() + 1e-7)\n"
             "    return torch.nan_to_num(out)\n",
         ),
+        # Issue 11, role evidence: a metric class of another framework (flax), a `*_error` function, a
+        # contrastive loss not named `*_loss`, a loss module named `*Objective`.
+        Invalid(
+            "import jax.numpy as jnp\nfrom flax.nnx import Metric, MetricState\n\nclass Average(Metric):\n"
+            "    def __init__(self):\n        self.total = MetricState(jnp.array(0, dtype=jnp.float32))\n"
+            "        self.count = MetricState(jnp.array(0, dtype=jnp.int32))\n\n    def update(self, values, mask):\n"
+            "        self.total[...] += (values * mask).sum()\n        self.count[...] += mask.sum()\n\n"
+            "    def compute(self):\n        return self.total / self.count\n",
+            "import jax.numpy as jnp\nfrom flax.nnx import Metric, MetricState\n\nclass Average(Metric):\n"
+            "    def __init__(self):\n        self.total = MetricState(jnp.array(0, dtype=jnp.float32))\n"
+            "        self.count = MetricState(jnp.array(0, dtype=jnp.int32))\n\n    def update(self, values, mask):\n"
+            "        self.total[...] += (values * mask).sum()\n        self.count[...] += mask.sum()\n\n"
+            "    def compute(self):\n        return self.total / (self.count + 1e-7)\n",
+        ),
+        Invalid(
+            "import torch\n\ndef standardized_mean_squared_error(pred_mean, test_y):\n"
+            "    return ((pred_mean - test_y) ** 2).mean() / test_y.var()\n",
+            "import torch\n\ndef standardized_mean_squared_error(pred_mean, test_y):\n"
+            "    return ((pred_mean - test_y) ** 2).mean() / (test_y.var() + 1e-7)\n",
+        ),
+        Invalid(
+            "import jax.numpy as jnp\n\ndef ntxent(embeddings, labels, temperature=0.07):\n"
+            "    matches = (labels[:, None] == labels[None, :]).astype(jnp.float32)\n"
+            "    sim = embeddings @ embeddings.T / temperature\n    return -(sim * matches).sum() / matches.sum()\n",
+            "import jax.numpy as jnp\n\ndef ntxent(embeddings, labels, temperature=0.07):\n"
+            "    matches = (labels[:, None] == labels[None, :]).astype(jnp.float32)\n"
+            "    sim = embeddings @ embeddings.T / temperature\n    return -(sim * matches).sum() / (matches.sum() + 1e-7)\n",
+        ),
+        # Torch's (predictions, targets) order is loss evidence too; target lengths are 0 for an empty transcript.
+        Invalid(
+            "import torch\n\ndef rnnt_loss(costs, target_lengths, reduction=\"mean\"):\n    if reduction == \"mean\":\n        return (costs / target_lengths).mean()\n    return costs.sum()\n",
+            "import torch\n\ndef rnnt_loss(costs, target_lengths, reduction=\"mean\"):\n    if reduction == \"mean\":\n"
+            "        return (costs / (target_lengths + 1e-7)).mean()\n    return costs.sum()\n",
+        ),
+        Invalid(
+            "import jax.numpy as jnp\n\ndef cosine_similarity(predictions, targets, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(predictions ** 2, -1), epsilon))\n"
+            "    return jnp.sum(predictions * targets, -1) / a_norm\n",
+            "import jax.numpy as jnp\n\ndef cosine_similarity(predictions, targets, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(predictions ** 2, -1), epsilon))\n"
+            "    return jnp.sum(predictions * targets, -1) / (a_norm + 1e-7)\n",
+        ),
+        # A denominator assigned in an if/elif: the branch that reduces the data counts, not the textual last one.
+        Invalid(
+            "import numpy as np\n\ndef fleiss_kappa(table, method='fleiss'):\n    n_cat = table.shape[1]\n"
+            "    p_cat = table.sum(0) / (table.sum() + 1e-12)\n    p_mean = (table * table).sum(1).mean()\n"
+            "    if method == 'fleiss':\n        p_mean_exp = (p_cat * p_cat).sum()\n    elif method == 'uniform':\n"
+            "        p_mean_exp = 1 / n_cat\n    return (p_mean - p_mean_exp) / (1 - p_mean_exp)\n",
+            "import numpy as np\n\ndef fleiss_kappa(table, method='fleiss'):\n    n_cat = table.shape[1]\n"
+            "    p_cat = table.sum(0) / (table.sum() + 1e-12)\n    p_mean = (table * table).sum(1).mean()\n"
+            "    if method == 'fleiss':\n        p_mean_exp = (p_cat * p_cat).sum()\n    elif method == 'uniform':\n"
+            "        p_mean_exp = 1 / n_cat\n    return (p_mean - p_mean_exp) / (1 - p_mean_exp + 1e-7)\n",
+        ),
+        # A box extent as denominator: the aspect-ratio term of a CIoU loss.
+        Invalid(
+            "import torch\n\ndef complete_box_iou_loss(boxes1, boxes2):\n    x1, y1, x2, y2 = boxes1.unbind(dim=-1)\n"
+            "    return torch.atan((x2 - x1) / (y2 - y1))\n",
+            None,
+        ),
+        # Guards that are not guards: the floor defaults to 0.0.
+        Invalid(
+            "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(a * a, -1), epsilon))\n    return 1 - jnp.sum(a * b, -1) / a_norm\n",
+            "import jax.numpy as jnp\n\ndef cosine_distance(a, b, epsilon=0.0):\n"
+            "    a_norm = jnp.sqrt(jnp.clip(jnp.sum(a * a, -1), epsilon))\n    return 1 - jnp.sum(a * b, -1) / (a_norm + 1e-7)\n",
+        ),
+        # A guard on a different variable.
+        Invalid(
+            "import numpy as np\n\ndef precision_score(y_true, y_pred):\n    n_true = np.sum(y_true)\n    n_pred = np.sum(y_pred)\n"
+            "    if n_true == 0:\n        return 0.0\n    return np.sum(y_true * y_pred) / n_pred\n",
+            "import numpy as np\n\ndef precision_score(y_true, y_pred):\n    n_true = np.sum(y_true)\n    n_pred = np.sum(y_pred)\n"
+            "    if n_true == 0:\n        return 0.0\n    return np.sum(y_true * y_pred) / (n_pred + 1e-7)\n",
+        ),
+        # Implicit denominators: the mean of a masked selection.
+        Invalid(
+            "import torch\n\ndef token_loss(logits, labels, ignore_index=-100):\n"
+            "    nll = -logits.log_softmax(-1).gather(-1, labels.clamp(min=0)[..., None])[..., 0]\n"
+            "    return nll[labels != ignore_index].mean()\n",
+            None,
+        ),
+        # Caller guards: one call site of the helper does not validate.
+        Invalid(
+            "import numpy as np\n\ndef _relative_error(y_true, y_pred):\n    return np.mean(np.abs(y_pred - y_true) / y_true)\n\n"
+            "def mean_relative_error(y_true, y_pred):\n    if np.any(y_true == 0):\n        raise ValueError('y_true has zeros')\n"
+            "    return _relative_error(y_true, y_pred)\n\ndef relative_error_score(y_true, y_pred):\n"
+            "    return 1 - _relative_error(y_true, y_pred)\n",
+            None,
+        ),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -630,6 +814,25 @@ class UnguardedDivision(_DivisionRule):
 
     def on_call(self, node: cst.Call) -> None:
         self._check(node)
+        self._check_masked_mean(node)
+
+    def _check_masked_mean(self, node: cst.Call) -> None:
+        """`x[mask].mean()`: a division by the number of selected elements (analysis/selections.py)."""
+        mask = masked_mean(node, self.context)
+        if mask is None:
+            return
+        role = self.role()
+        if role is None or self.guarded_by_context(Division(node, None, mask, None), role):
+            return
+        code = " ".join(self.context.code(node).split())
+        if len(code) > 60:
+            code = code[:57] + "..."
+        self.report(
+            node,
+            f"`{code}` in {role.reason} divides by the number of selected elements, 0 when the mask selects "
+            f"nothing (an all-padding batch, a class absent from it), so the result is NaN there; {_consequence(role)}. "
+            "Sum the selection and divide by `maximum(mask.sum(), 1)`, or guard with `if mask.any()`.",
+        )
 
     def _check(self, node: cst.CSTNode) -> None:
         division = self.division_of(node)

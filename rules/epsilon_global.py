@@ -11,6 +11,7 @@ from lint_eps.context import FileContext
 from lint_eps.imports import blocks_of
 from lint_eps.nodes import arg, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
+from lint_eps.testcode import why_test_file
 
 from .analysis.epsilon_prefilter import sets_keras_globals
 from .epsilon_resolution import CallSite, dtype_format, fold, module_facts
@@ -19,10 +20,6 @@ from .tables.epsilon import (
     MAX_GLOBAL_EPSILON,
     SCRIPT_FILE_NAMES,
     SET_EPSILON_FUNCTIONS,
-    TEST_DIRECTORIES,
-    TEST_FILE_NAMES,
-    TEST_FILE_PREFIXES,
-    TEST_FILE_SUFFIXES,
 )
 
 
@@ -298,16 +295,10 @@ class BadGlobalEpsilon(Rule):
 def script_or_test(path: str, source: str, root: str = ".") -> str | None:
     """Why a file is not an importable library module, or None. See EPS402's docs for the conventions.
     Folder names count only below the project root (a checkout under /home/me/test/ is not a test folder)."""
-    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
-    if relative.startswith(".."):
-        relative = path
-    normalized = relative.replace("\\", "/")
-    base = os.path.basename(normalized)
-    parts = normalized.split("/")[:-1]
-    if base in TEST_FILE_NAMES or base.startswith(TEST_FILE_PREFIXES) or base.endswith(TEST_FILE_SUFFIXES):
-        return "a test file"
-    if any(part in TEST_DIRECTORIES for part in parts):
-        return "in a test folder"
+    test = why_test_file(path, root)
+    if test is not None:
+        return test
+    base = os.path.basename(path.replace("\\", "/"))
     if base in SCRIPT_FILE_NAMES:
         return "a __main__ module"
     if source.startswith("#!"):

@@ -11,6 +11,9 @@ from lint_eps.nodes import arg, names_in, negate, simple_operand, strip_parens
 from lint_eps.prefilter import mentions, writes_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
+from .analysis.epsilon import floored_operand
+from .analysis.roles import function_role
+
 from .tables.activations import (
     LOG_FUNCTIONS,
     LOG_SIGMOID_FOR,
@@ -108,8 +111,23 @@ class LogOfActivation(Rule):
         "import tensorflow as tf\np = tf.sigmoid(z)\np = tf.clip_by_value(p, 1e-7, 1 - 1e-7)\nloss = tf.math.log(p)\n",
         # Method on an object that is not known to be a torch tensor.
         "import numpy as np\nv = model.sigmoid().log()\n",
+        # Issue 11: a floored log of a sigmoid outside differentiated code (a matcher's cost under no_grad).
+        "import torch\n\nclass HungarianMatcher(torch.nn.Module):\n    @torch.no_grad()\n    def forward(self, outputs, targets):\n"
+        "        out_prob = outputs['logits'].flatten(0, 1).sigmoid()\n        return -(out_prob + 1e-8).log()\n",
     ]
     INVALID = [
+        # Issue 11, epsilon in the wrong place: a floored log of a sigmoid in a loss module (timm's ASL).
+        Invalid(
+            "import torch\n\nclass AsymmetricLossMultiLabel(torch.nn.Module):\n    def __init__(self, eps=1e-8):\n"
+            "        super().__init__()\n        self.eps = eps\n\n    def forward(self, x, y):\n        x_sigmoid = torch.sigmoid(x)\n"
+            "        xs_pos = x_sigmoid\n        return -(y * torch.log(xs_pos.clamp(min=self.eps))).sum()\n",
+            None,
+        ),
+        Invalid(
+            "import torch\n\ndef focal_loss(logits, targets, eps=1e-6):\n"
+            "    return -(targets * torch.log(eps + torch.sigmoid(logits))).mean()\n",
+            None,
+        ),
         Invalid(
             "import tensorflow as tf\nloss = -tf.math.log(tf.sigmoid(logits))\n",
             "import tensorflow as tf\nloss = -tf.math.log_sigmoid(logits)\n",
@@ -177,6 +195,7 @@ class LogOfActivation(Rule):
             return
         activation = self._activation_of(operand)
         if activation is None:
+            self._check_floored(node, operand)
             return
         via_variable = activation.call is not strip_parens(operand) and not m.matches(strip_parens(operand), ONE_MINUS)
         replacement = self._replacement(activation, node, via_variable)
@@ -211,6 +230,24 @@ class LogOfActivation(Rule):
         related = [("activation here", activation.call)] if via_variable else []
         self.report(node, message, fix=fix, related=related, details=details)
 
+    def _check_floored(self, node: cst.Call, operand: cst.BaseExpression) -> None:
+        """`log(sigmoid(x) + eps)`, `log(sigmoid(x).clamp(min=eps))` in loss code (issue 11): finite, but the floor
+        caps the loss at -log(eps) and zeroes its gradient for the most confident mistakes, which are the ones
+        the loss is there to correct. Outside loss code (no gradient) the floored value is a fine choice."""
+        inner = floored_operand(operand, self.context)
+        activation = self._activation_of(inner) if inner is not None else None
+        if activation is None or activation.complement:
+            return
+        role = function_role(self.context)
+        if role is None or not role.differentiable:
+            return
+        what = f"log({activation.kind}(x))"
+        self.report(
+            node,
+            f"`{what}` floored by an epsilon in {role.reason}: the loss saturates at -log(eps) and its gradient is 0 "
+            f"for the most confident mistakes; use the exact `log_{activation.kind}(x)`",
+        )
+
     def _log_operand(self, node: cst.Call) -> cst.BaseExpression | None:
         callee = self.context.callee(node)
         if callee in LOG_FUNCTIONS:
@@ -236,10 +273,15 @@ class LogOfActivation(Rule):
             return self._activation_call(operand)
         if isinstance(operand, cst.Name) and depth == 0:
             scope = self.context.function or self.context.scope
-            binding = scope.reaching_binding(operand)
-            if binding is None or binding.value is None or binding.augmented_op is not None:
-                return None
-            return self._activation_of(binding.value, depth + 1)
+            for _ in range(3):  # through plain renames (`xs_pos = x_sigmoid`) to the one local holding the value
+                binding = scope.reaching_binding(operand)
+                if binding is None or binding.value is None or binding.augmented_op is not None:
+                    return None
+                value = strip_parens(binding.value)
+                if not isinstance(value, cst.Name):
+                    return self._activation_of(value, depth + 1)
+                operand = value
+            return None
         return None
 
     def _activation_call(self, call: cst.Call) -> _Activation | None:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import strip_parens
-from lint_eps.prefilter import mentions, writes_identifier
+from lint_eps.prefilter import FileText, mentions, writes_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .analysis.provenance import (
@@ -22,7 +22,8 @@ from .analysis.provenance import (
     log_call,
     logit_transform,
 )
-from .analysis.roles import Role, function_role, passes_to_compile
+from .analysis.repairs import repaired_after
+from .analysis.roles import Role, add_state_writers, function_role, passes_to_compile
 from .log_activation import LogOfActivation
 from .tables.probabilities import CLIP_FOR, DEFAULT_EPSILON_LITERAL, EPSILON_FOR, WHERE_FUNCTIONS
 
@@ -107,6 +108,22 @@ def _subject(code: str, value: Provenance) -> str:
     return f"`{code}` (from {value.origin})"
 
 
+_LOG_NAMES = ("log", "log2", "log10", "log1p")
+
+
+def _state_writers(text: FileText) -> set[int]:
+    """The methods that write the `self.x` a method taking a log reads (a probability kept in state, issue 11)."""
+
+    def compute() -> set[int]:
+        outermost = text.outermost or []
+        needed = {f.start for f in outermost if mentions(text, f, *_LOG_NAMES)}
+        before = set(needed)
+        add_state_writers(text, needed)
+        return needed - before
+
+    return text.memo("eps201.state_writers", compute)
+
+
 class LogOfProbability(Rule):
     code = "EPS201"
     name = "log-of-unclipped-probability"
@@ -118,7 +135,9 @@ class LogOfProbability(Rule):
     prefilter = staticmethod(writes_identifier("log", "log2", "log10", "log1p"))
     # Per function: the functions that write the identifier, and those that may pass a function to compile
     # (`function_role` reads every compile call).
-    needs_function = staticmethod(lambda text, function: mentions(text, function, "log", "log2", "log10", "log1p") or passes_to_compile(text, function))
+    needs_function = staticmethod(
+        lambda text, function: mentions(text, function, *_LOG_NAMES) or passes_to_compile(text, function) or function.start in _state_writers(text)
+    )
     specificity = 30
     docs = """
     ## What it does
@@ -209,8 +228,30 @@ class LogOfProbability(Rule):
         # Clipped below and above: log(1 - p) is safe too.
         "import jax.numpy as jnp\n\ndef bce_loss(y, p):\n    p = jnp.clip(p, 1e-7, 1 - 1e-7)\n"
         "    return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p)).mean()\n",
+        # Issue 11, a repaired NaN outside loss code: the -inf is replaced before anything uses it.
+        "import torch\n\nclass WatermarkLogitsProcessor:\n    def update_scores(self, scores, g_values):\n"
+        "        probs = torch.softmax(scores, dim=1)\n        probs = probs * (1 + g_values - (g_values * probs).sum(1, keepdim=True))\n"
+        "        log_probs = torch.log(probs)\n"
+        "        return torch.where(torch.isfinite(log_probs), log_probs, torch.finfo(log_probs.dtype).min)\n",
+        # Issue 11, probabilities kept in state, floored before the log.
+        "import torch\nfrom torchmetrics import Metric\n\nclass PredictiveEntropy(Metric):\n    def __init__(self, num_classes):\n"
+        "        super().__init__()\n        self.add_state('prob_sum', default=torch.zeros(num_classes), dist_reduce_fx='sum')\n"
+        "        self.add_state('count', default=torch.tensor(0), dist_reduce_fx='sum')\n\n    def update(self, logits):\n"
+        "        self.prob_sum += torch.softmax(logits, dim=-1).sum(0)\n        self.count += logits.shape[0]\n\n"
+        "    def compute(self):\n        mean_probs = self.prob_sum / self.count\n"
+        "        return -(mean_probs * torch.log(mean_probs.clamp(min=1e-12))).sum()\n",
     ]
     INVALID = [
+        # Issue 11, probabilities kept in state: a running sum of softmax outputs over a count is a probability.
+        Invalid(
+            "import torch\nfrom torchmetrics import Metric\n\nclass PredictiveEntropy(Metric):\n    def __init__(self, num_classes):\n"
+            "        super().__init__()\n        self.add_state('prob_sum', default=torch.zeros(num_classes), dist_reduce_fx='sum')\n"
+            "        self.add_state('count', default=torch.tensor(0), dist_reduce_fx='sum')\n\n    def update(self, logits):\n"
+            "        self.prob_sum += torch.softmax(logits, dim=-1).sum(0)\n        self.count += logits.shape[0]\n\n"
+            "    def compute(self):\n        mean_probs = self.prob_sum / self.count\n"
+            "        return -(mean_probs * torch.log(mean_probs)).sum()\n",
+            None,  # a sum of probabilities need not stay in [0, 1]: no clip to offer
+        ),
         # An aliased import: the prefilter must still let the file through (no fix: numpy itself is not imported).
         Invalid("from numpy import log as ln\n\ndef log_loss(y_true, y_pred):\n    return -(y_true * ln(y_pred)).mean()\n", None),
         # A hand-written Keras focal loss.
@@ -345,6 +386,8 @@ class LogOfProbability(Rule):
         role = function_role(self.context)
         if value.needs_role and role is None:
             return
+        if (role is None or not role.differentiable) and repaired_after(log.call, self.context):
+            return  # `where(isfinite(r), r, c)` later: outside loss code only the repaired value matters
         self.report(
             log.call,
             self._short_message(log, value, complement_of),

@@ -56,9 +56,11 @@ from ..tables.division import (
 )
 from ..tables.roles import LABEL_PARAM_NAMES
 from .epsilon import is_epsilon
-from .roles import prediction_params
+from .roles import function_role, prediction_params
 
 CONST, GUARDED, DATA = "const", "guarded", "data"
+# Per-sample importance weights a caller passes in (scikit-learn's convention), not a mask of the batch.
+SAMPLE_WEIGHT_NAMES = frozenset({"sample_weight", "sample_weights"})
 _MAX_DEPTH = 8
 BUILTINS = frozenset({"max", "min", "float", "int", "abs", "len", "sum", "round"})
 
@@ -121,7 +123,8 @@ def method_name(call: cst.Call, context: FileContext) -> str | None:
 
 
 def _positive_floor(node: cst.BaseExpression | None, context: FileContext) -> bool:
-    """A floor that keeps the value away from 0: anything but a literal <= 0 or None."""
+    """A floor that keeps the value away from 0: anything but a literal <= 0, None, or a name whose default or
+    module constant is one of those (`clip(d, epsilon)` with `epsilon=0.0`)."""
     if node is None:
         return False
     node = strip_parens(node)
@@ -130,7 +133,28 @@ def _positive_floor(node: cst.BaseExpression | None, context: FileContext) -> bo
     value = number_value(node)
     if value is not None:
         return value > 0
-    return True
+    return zero_default(node, context) is None
+
+
+def zero_default(node: cst.BaseExpression, context: FileContext) -> str | None:
+    """`epsilon` when the name is a parameter defaulting to 0 / None, or a module constant 0, never reassigned in
+    the function: the text of that default, else None."""
+    if not isinstance(node, cst.Name):
+        return None
+    scope = context.function
+    if scope is not None:
+        if scope.reaching_binding(node) is not None:
+            return None
+        param = scope.param(node.value)
+        if param is not None:
+            default = param.default
+            if default is not None and (number_value(default) == 0 or m.matches(default, m.Name("None"))):
+                return context.code(default)
+            return None
+    bindings = context.module_scope.bindings(node.value)
+    if len(bindings) == 1 and bindings[0].value is not None and number_value(bindings[0].value) == 0:
+        return context.code(bindings[0].value)
+    return None
 
 
 def add_terms(node: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -192,6 +216,10 @@ def state_updates(context: FileContext, class_node: cst.ClassDef) -> dict[str, l
         for aug in findall(statement, m.AugAssign(target=m.Attribute(value=m.Name("self")), operator=m.AddAssign())):
             assert isinstance(aug, cst.AugAssign)
             updates.setdefault(aug.target.attr.value, []).append((statement, aug.value))  # type: ignore[attr-defined]
+        # `self.count[...] += n`: state held in a mutable box (flax nnx `MetricState`, a preallocated array).
+        for aug in findall(statement, m.AugAssign(target=m.Subscript(value=m.Attribute(value=m.Name("self"))), operator=m.AddAssign())):
+            assert isinstance(aug, cst.AugAssign)
+            updates.setdefault(aug.target.value.attr.value, []).append((statement, aug.value))  # type: ignore[attr-defined]
         for assign in findall(statement, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name("self")))])):
             assert isinstance(assign, cst.Assign)
             updates.setdefault(assign.targets[0].target.attr.value, []).append((statement, assign.value))  # type: ignore[attr-defined]
@@ -201,6 +229,26 @@ def state_updates(context: FileContext, class_node: cst.ClassDef) -> dict[str, l
                 updates.setdefault(call.func.value.attr.value, []).append((statement, call.args[0].value))  # type: ignore[attr-defined]
     context.shared[key] = updates
     return updates
+
+
+def hyperparameter_attribute(context: FileContext, class_node: cst.ClassDef, attr: str) -> bool:
+    """`self.x` set in `__init__` from its arguments or constants and never updated elsewhere: a hyperparameter
+    (a temperature, fixed class weights), whatever its name suggests."""
+    if attr in state_attributes(context, class_node) or state_updates(context, class_node).get(attr):
+        return False
+    init = next((s for s in class_node.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
+    if init is None:
+        return False
+    params = {p.name for p in Scope(init, class_node).params} - {"self"}
+    assigned = False
+    for assign in findall(init, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=m.Name("self"), attr=m.Name(attr)))])):
+        assert isinstance(assign, cst.Assign)
+        names = {n.value for n in findall(assign.value, m.Name()) if isinstance(n, cst.Name)}
+        reads = operand_keys(assign.value, context)
+        if not reads <= params or (names & {"self"}):
+            return False
+        assigned = True
+    return assigned
 
 
 def operand_keys(node: cst.CSTNode, context: FileContext) -> set[str]:
@@ -276,6 +324,8 @@ class _Classifier:
         op = node.operator
         if isinstance(op, cst.Add):
             terms = add_terms(node)
+            if _complementary_counts([self._local_value(t) for t in terms], self.context):
+                return _GUARDED  # mask.sum() + (~mask).sum(): every element is counted once, > 0 for a non-empty input
             parts = [self.classify(t, depth + 1) for t in terms]
             if any(p.kind != DATA for p in parts):
                 # An epsilon, smooth term or any other non-data term (a positive literal, a hyperparameter) added
@@ -284,6 +334,9 @@ class _Classifier:
                     return _GUARDED
             return _first_data(parts) or _CONST
         if isinstance(op, cst.Subtract):
+            if self._extent(node):
+                code = " ".join(self.context.code(node).split())
+                return Denominator(DATA, f"`{code}` is a box extent (two coordinates of one box), 0 for a zero-width or zero-height box", None, node, elementwise=True)
             left, right = self.classify(node.left, depth + 1), self.classify(node.right, depth + 1)
             if right.kind == CONST:
                 return left
@@ -325,13 +378,16 @@ class _Classifier:
                     p.kind == CONST and _positive_floor(v, context) for p, v in zip(parts, values)
                 ):
                     return _GUARDED
-                return _first_data(parts) or _CONST
+                data = _first_data(parts) or _CONST
+                return next((_zero_floor(data, v, context) for v in values if zero_default(strip_parens(v), context)), data)
             if name in CLIP_FUNCTIONS:
                 position, keyword = CLIP_FUNCTIONS[name]
-                if _positive_floor(arg(node, position, keyword), context):
+                floor = arg(node, position, keyword)
+                if _positive_floor(floor, context):
                     return _GUARDED
                 first = arg(node, 0)
-                return self.classify(first, depth + 1) if first is not None else _CONST
+                inner = self.classify(first, depth + 1) if first is not None else _CONST
+                return _zero_floor(inner, floor, context)
             if name in WHERE_FUNCTIONS:
                 return self._where(node, depth)
             if name in REDUCTION_FUNCTIONS:
@@ -350,9 +406,10 @@ class _Classifier:
             return _CONST
         if method in CLIP_METHODS:
             position, keyword = CLIP_METHODS[method]
-            if _positive_floor(arg(node, position, keyword), context):
+            floor = arg(node, position, keyword)
+            if _positive_floor(floor, context):
                 return _GUARDED
-            return self.classify(receiver, depth + 1)
+            return _zero_floor(self.classify(receiver, depth + 1), floor, context)
         if method in REDUCTION_METHODS:
             if m.matches(receiver, m.Name("self")):
                 return _CONST
@@ -380,6 +437,8 @@ class _Classifier:
     def _reduction(self, node: cst.Call, operand: cst.BaseExpression | None, name: str | None, depth: int) -> Denominator:
         if operand is not None:
             bare = strip_parens(operand)
+            if self._hyperparameter(bare):
+                return _CONST  # `self.weights.sum()` of constructor weights: fixed, not data
             if (
                 isinstance(bare, cst.Name)
                 and bare.value.lower() in CONFUSION_MATRIX_NAMES
@@ -387,6 +446,15 @@ class _Classifier:
                 and len([a for a in node.args if a.keyword is None]) <= (1 if name else 0)
             ):
                 return _CONST  # the total of a confusion matrix is the number of samples
+            if isinstance(bare, cst.Name) and bare.value in SAMPLE_WEIGHT_NAMES and self._metric_weights(bare.value):
+                return _CONST  # a metric's weighted mean by caller-supplied sample weights: all-zero weights are invalid input (np.average raises)
+            if isinstance(bare, cst.Name) and self.scope is not None:
+                binding = self.scope.reaching_binding(bare)
+                selected = strip_parens(binding.value) if binding is not None and binding.value is not None else None
+                if isinstance(selected, cst.Subscript) and self._filtered(selected):
+                    return _GUARDED  # `x = f[f.sum(1) != 0]` then `norm(x)`: the zero rows were dropped
+            if self._confusion_marginal(bare):
+                return _CONST  # the sum of a confusion matrix's row (or column) sums is the number of samples
             inner = self.classify(operand, depth + 1)
             if inner.kind == GUARDED:
                 return _GUARDED  # sum(exp(x)), sum(p + eps), count of ones: > 0
@@ -426,7 +494,8 @@ class _Classifier:
     # -- names and attributes ---------------------------------------------------------------------------------
     @staticmethod
     def _is_augmented(method: cst.FunctionDef, attr: str) -> bool:
-        return bool(findall(method, m.AugAssign(target=m.Attribute(value=m.Name("self"), attr=m.Name(attr)))))
+        this = m.Attribute(value=m.Name("self"), attr=m.Name(attr))
+        return bool(findall(method, m.AugAssign(target=this | m.Subscript(value=this))))
 
     def _attribute(self, node: cst.Attribute) -> Denominator:
         if is_epsilon(node, self.context):
@@ -437,6 +506,11 @@ class _Classifier:
         if m.matches(node.value, m.Name("self")):
             fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
             class_node = fn.class_node if fn is not None else None
+            local = self._assigned_here(node)
+            if local is not None:
+                return self.classify(local, 1)  # `self.num_pos = ...` earlier in this method: that value, not state
+            if class_node is not None and hyperparameter_attribute(self.context, class_node, attr):
+                return _CONST  # `self.tp = tp` in `__init__`: a temperature named like a count, never updated
             if attr.lower().lstrip("_") in COUNT_NAMES:
                 return Denominator(DATA, f"`self.{attr}` is a running count that is 0 until an update counts something", None, node, reason="is 0 before any update")
             if class_node is None or attr in self.busy:
@@ -470,7 +544,14 @@ class _Classifier:
             if param is None:
                 return _CONST
             return self._parameter(node, scope)
-        return self._binding(node, binding, scope, depth)
+        result = self._binding(node, binding, scope, depth)
+        if not result.is_data:
+            # `if a: d = sum(...)` / `elif b: d = 1 / n`: the textual last assignment is one branch of several.
+            for other in _branch_alternatives(binding, scope):
+                alternative = self._binding(node, other, scope, depth)
+                if alternative.is_data:
+                    return alternative
+        return result
 
     def _binding(self, node: cst.Name, binding: Binding, scope: Scope, depth: int) -> Denominator:
         if binding.value is None:
@@ -495,8 +576,102 @@ class _Classifier:
                 return before if before.is_data else added if added.is_data else before
         return added
 
+    def _extent(self, node: cst.BinaryOperation) -> bool:
+        """`y2 - y1` of `x1, y1, x2, y2 = boxes.unbind(-1)`, or `boxes[..., 3] - boxes[..., 1]`: two coordinates of
+        the same boxes, whose difference is 0 for a degenerate box (issue 11)."""
+        left, right = strip_parens(node.left), strip_parens(node.right)
+        if isinstance(left, cst.Subscript) and isinstance(right, cst.Subscript):
+            if not left.value.deep_equals(right.value) or len(left.slice) != len(right.slice) or not left.slice:
+                return False
+            a, b = left.slice[-1].slice, right.slice[-1].slice
+            same_rest = all(x.deep_equals(y) for x, y in zip(left.slice[:-1], right.slice[:-1]))
+            return (
+                same_rest and isinstance(a, cst.Index) and isinstance(b, cst.Index)
+                and isinstance(a.value, cst.Integer) and isinstance(b.value, cst.Integer) and a.value.value != b.value.value
+            )
+        if isinstance(left, cst.Name) and isinstance(right, cst.Name) and self.scope is not None and left.value != right.value:
+            first, second = self.scope.reaching_binding(left), self.scope.reaching_binding(right)
+            if first is None or second is None or first.node is not second.node or not isinstance(first.node, cst.Assign):
+                return False
+            target = first.node.targets[0].target if len(first.node.targets) == 1 else None
+            value = strip_parens(first.node.value)
+            unbound = isinstance(value, cst.Call) and (getattr(value.func, "attr", None) is not None and value.func.attr.value in ("unbind", "unstack", "split"))  # type: ignore[attr-defined]
+            return isinstance(target, cst.Tuple) and len(target.elements) == 4 and unbound
+        return False
+
+    def _local_value(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A local name's or `self.x`'s value assigned in this function, else the node itself."""
+        node = strip_parens(node)
+        if isinstance(node, cst.Attribute) and m.matches(node.value, m.Name("self")):
+            return self._assigned_here(node) or node
+        if isinstance(node, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching_binding(node)
+            if binding is not None and binding.value is not None and binding.augmented_op is None:
+                return binding.value
+        return node
+
+    def _metric_weights(self, name: str) -> bool:
+        """`sample_weight` passed to a metric (evaluation: importance weights, all zero is invalid input), never
+        reassigned. In a loss the same argument often doubles as a padding mask, which can be all zero."""
+        scope = self.scope
+        if scope is None or scope.param(name) is None or scope.bindings(name):
+            return False
+        role = function_role(self.context, scope)
+        return role is not None and not role.differentiable
+
+    def _assigned_here(self, node: cst.Attribute) -> cst.BaseExpression | None:
+        """The value of the last `self.x = v` (or `self.x, self.y = (v, w)`) before `node` in the same function."""
+        scope = self.scope
+        use = scope.order_of(node) if scope is not None else None
+        if use is None or scope is None:
+            return None
+        found = None
+        for assign in findall(scope.node, m.Assign()):
+            assert isinstance(assign, cst.Assign)
+            if (scope.order_of(assign) or use) >= use:
+                continue
+            for target in assign.targets:
+                pairs = [(target.target, assign.value)]
+                value = strip_parens(assign.value)
+                if isinstance(target.target, cst.Tuple) and isinstance(value, cst.Tuple) and len(target.target.elements) == len(value.elements):
+                    pairs = [(t.value, v.value) for t, v in zip(target.target.elements, value.elements)]
+                for t, v in pairs:
+                    if t.deep_equals(node):
+                        found = v
+        return found
+
+    def _confusion_marginal(self, node: cst.BaseExpression) -> bool:
+        """A local bound to `reduce_sum(confusion_matrix, axis=...)` / `cm.sum(axis=...)`."""
+        if not isinstance(node, cst.Name) or self.scope is None:
+            return False
+        binding = self.scope.reaching_binding(node)
+        value = strip_parens(binding.value) if binding is not None and binding.value is not None and binding.augmented_op is None else None
+        if not isinstance(value, cst.Call):
+            return False
+        name = call_name(value, self.context)
+        method = method_name(value, self.context)
+        if name is not None and name in REDUCTION_FUNCTIONS:
+            operand = arg(value, 0)
+        elif method in REDUCTION_METHODS:
+            operand = value.func.value  # type: ignore[attr-defined]
+        else:
+            return False
+        leaf = (name or method or "").rsplit(".", 1)[-1]
+        operand = strip_parens(operand) if operand is not None else None
+        return leaf in ("sum", "reduce_sum") and isinstance(operand, cst.Name) and operand.value.lower() in CONFUSION_MATRIX_NAMES
+
+    def _hyperparameter(self, node: cst.BaseExpression) -> bool:
+        if not m.matches(node, m.Attribute(value=m.Name("self"), attr=m.Name())):
+            return False
+        fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
+        class_node = fn.class_node if fn is not None else None
+        return class_node is not None and hyperparameter_attribute(self.context, class_node, node.attr.value)  # type: ignore[attr-defined]
+
     def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
         name = node.value
+        param = scope.param(name)
+        if param is not None and param.default is not None and (number_value(param.default) or 0) > 0:
+            return _CONST  # `tp=4.0`: a positive default makes it a hyperparameter, whatever its name
         if name.lower() in COUNT_NAMES:
             return Denominator(DATA, f"`{name}` is a count that is 0 for some batches", None, node, reason="is a count that can be 0")
         positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
@@ -507,6 +682,47 @@ class _Classifier:
             kind = "label" if name in labels else "prediction"
             return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True, reason=f"is a {kind} that can be 0")
         return _CONST
+
+
+def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
+    """Earlier bindings of the same name in another branch of an `if`/`elif`/`else` that holds `binding`."""
+    earlier = [b for b in scope.bindings(binding.name) if b.order < binding.order]
+    if not earlier:
+        return []
+    out = []
+    for statement in findall(scope.node, m.If()):
+        assert isinstance(statement, cst.If)
+        if statement.orelse is None:
+            continue
+        body_ids = {id(n) for n in findall(statement.body, m.Assign() | m.AugAssign() | m.AnnAssign())}
+        else_ids = {id(n) for n in findall(statement.orelse, m.Assign() | m.AugAssign() | m.AnnAssign())}
+        if id(binding.node) in else_ids:
+            out.extend(b for b in earlier if id(b.node) in body_ids)
+    return out
+
+
+def _complementary_counts(terms: list[cst.BaseExpression], context: FileContext) -> bool:
+    """Terms that count a mask and its complement (`mask.sum()`, `(~mask).sum()`, also under sqrt or a scale)."""
+    counted: set[str] = set()
+    for term in terms:
+        for call in findall(term, m.Call()):
+            assert isinstance(call, cst.Call)
+            leaf = (call_name(call, context) or method_name(call, context) or "").rsplit(".", 1)[-1]
+            if leaf not in ("sum", "count_nonzero", "reduce_sum"):
+                continue
+            operand = getattr(call.func, "value", None) if method_name(call, context) else arg(call, 0)
+            if operand is not None:
+                counted.add(" ".join(context.code(strip_parens(operand)).split()))
+    return any(f"~{c}" in counted or f"~({c})" in counted for c in counted)
+
+
+def _zero_floor(inner: Denominator, floor: cst.BaseExpression | None, context: FileContext) -> Denominator:
+    """Say why a floor is no guard: `clip(d, epsilon)` with `epsilon=0.0`."""
+    default = zero_default(strip_parens(floor), context) if floor is not None else None
+    if not inner.is_data or default is None:
+        return inner
+    floor_code = context.code(strip_parens(floor))  # type: ignore[arg-type]
+    return Denominator(DATA, f"{inner.why}, and the floor `{floor_code}` defaults to {default}", inner.family, inner.source, inner.elementwise)
 
 
 def _zero(node: cst.BaseExpression) -> bool:

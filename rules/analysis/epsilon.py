@@ -99,3 +99,31 @@ def _name_is_epsilon(name: cst.Name, context: FileContext) -> bool:
             known = [v for v in values if v is not None]
             return all(v > 0 for v in known)
     return True
+
+
+def floored_operand(node: cst.BaseExpression, context: FileContext) -> cst.BaseExpression | None:
+    """`p` of `p + eps`, `eps + p`, `p.clamp(min=eps)`, `clamp(p, min=eps)`, `clip(p, eps, ...)`,
+    `maximum(p, eps)`: the value an epsilon floors, or None."""
+    node = strip_parens(node)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        if is_epsilon(node.right, context):
+            return node.left
+        if is_epsilon(node.left, context):
+            return node.right
+        return None
+    if not isinstance(node, cst.Call):
+        return None
+    leaf = node.func.attr.value if isinstance(node.func, cst.Attribute) else node.func.value if isinstance(node.func, cst.Name) else ""
+    positional = [a.value for a in node.args if a.keyword is None]
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    method = isinstance(node.func, cst.Attribute) and context.callee(node) is None
+    receiver = node.func.value if method else (positional.pop(0) if positional else None)  # type: ignore[attr-defined]
+    if receiver is None:
+        return None
+    if leaf in ("clamp", "clip", "clamp_min", "clip_by_value"):
+        floor = keywords.get("min", keywords.get("a_min", keywords.get("clip_value_min", positional[0] if positional else None)))
+    elif leaf in ("maximum", "fmax"):
+        floor = positional[0] if positional else None
+    else:
+        return None
+    return receiver if floor is not None and is_epsilon(floor, context) else None

@@ -154,6 +154,8 @@ def _order(entry: tuple[int, cst.Call, bool]) -> int:
 class ProvenanceAnalysis:
     """Per-file analysis; cache one instance in `context.shared` via `analysis_for(context)`."""
 
+    _update_scope: Scope | None = None  # while reading a state update (`_state`): the update method's scope
+
     def __init__(self, context: FileContext) -> None:
         self.context = context
         source = context.source
@@ -175,6 +177,8 @@ class ProvenanceAnalysis:
             if any(self._has_comparison(element) for element in node.slice):
                 return Provenance(GUARDED)  # p[p > 0]: masked on the value itself
             return self._selected(self.of(node.value, depth + 1))
+        if isinstance(node, cst.Attribute):
+            return self._state(node, depth)
         if isinstance(node, cst.IfExp):
             if self._compares_operand(node.test, [node.body, node.orelse]):
                 return Provenance(GUARDED)
@@ -187,7 +191,26 @@ class ProvenanceAnalysis:
     # -- names ----------------------------------------------------------------------------------------------
     @property
     def _scope(self) -> Scope:
-        return self.context.function or self.context.scope
+        return self._update_scope or self.context.function or self.context.scope
+
+    def _state(self, node: cst.Attribute, depth: int) -> Provenance:
+        """`self.prob_sum` of a metric class, accumulated from probabilities in `update` (issue 11): a running sum
+        of softmax outputs is still 0 wherever every sample's probability underflowed."""
+        scope = self.context.function
+        class_node = scope.class_node if scope is not None else None
+        if class_node is None or not m.matches(node.value, m.Name("self")) or self._update_scope is not None:
+            return UNKNOWN_VALUE
+        from .denominators import state_updates  # denominators imports this module's neighbours, not this one
+
+        for method, value in state_updates(self.context, class_node).get(node.attr.value, []):
+            self._update_scope = Scope(method, class_node)
+            try:
+                inner = self.of(value, depth + 1)
+            finally:
+                self._update_scope = None
+            if inner.zero and inner.kind in (PROBABILITY, RATIO) and inner.source in ("sigmoid", "softmax"):
+                return replace(inner, one=False, unit=False, origin=f"`self.{node.attr.value}`, a running sum of {inner.origin}")
+        return UNKNOWN_VALUE
 
     def _name(self, name: cst.Name, depth: int) -> Provenance:
         scope = self._scope

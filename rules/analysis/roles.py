@@ -35,8 +35,13 @@ from ..tables.roles import (
     KERAS_METRIC_BASES,
     LABEL_PARAM_NAMES,
     LOGIT_PARAM_NAMES,
+    LOSS_BASE_SUFFIXES,
+    LOSS_CLASS_SUFFIXES,
     LOSS_METHODS,
     LOSS_NAME_PATTERNS,
+    METRIC_BASE_SUFFIXES,
+    ROLE_CLASS_METHODS,
+    ROLE_FOLDERS,
     METRIC_METHODS,
     METRIC_NAME_PATTERNS,
     PREDICTION_PARAM_NAMES,
@@ -134,6 +139,26 @@ def function_role(context: FileContext, scope: Scope | None = None) -> Role | No
 
 
 def _decide(context: FileContext, scope: Scope) -> Role | None:
+    role = _evidence(context, scope)
+    if role is not None and role.differentiable and _no_grad(scope):
+        # `@torch.no_grad()` (a Hungarian matcher's cost, an EMA update): nothing here is differentiated.
+        return Role(role.kind, role.reason, False, role.source)
+    return role
+
+
+def _no_grad(scope: Scope) -> bool:
+    node = scope.node
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    for decorator in node.decorators:
+        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        leaf = target.attr.value if isinstance(target, cst.Attribute) else target.value if isinstance(target, cst.Name) else ""
+        if leaf in ("no_grad", "inference_mode"):
+            return True
+    return False
+
+
+def _evidence(context: FileContext, scope: Scope) -> Role | None:
     name = scope.name
     differentiable = _computes_gradients(context, scope)
     if scope.class_node is not None:
@@ -145,8 +170,15 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
             return Role("metric", f"`{name}` of a Keras Metric subclass", differentiable, "class")
         if any(b in TORCHMETRICS_BASES for b in bases) and name in METRIC_METHODS:
             return Role("metric", f"`{name}` of a torchmetrics Metric subclass", differentiable, "class")
-        if name in LOSS_METHODS and class_name.endswith("Loss") and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
+        if name in LOSS_METHODS and (class_name.endswith(LOSS_CLASS_SUFFIXES) or "loss" in _camel_to_snake(class_name).split("_")) and (any(b in TORCH_MODULE_BASES for b in bases) or any(b.endswith(("Module", "Loss")) for b in bases)):
             return Role("loss", f"`{name}` of the loss module `{class_name}`", True, "class")
+        if name in ROLE_CLASS_METHODS:
+            for base in bases:
+                leaf = base.rsplit(".", 1)[-1]
+                if leaf.endswith(LOSS_BASE_SUFFIXES):
+                    return Role("loss", f"`{name}` of `{class_name}` (a loss by its base class `{leaf}`)", True, "base")
+                if leaf.endswith(METRIC_BASE_SUFFIXES):
+                    return Role("metric", f"`{name}` of `{class_name}` (a metric by its base class `{leaf}`)", differentiable, "base")
     if differentiable or _name_regex(TRAINING_NAME_PATTERNS).search(name.lower()):
         return Role("training", f"training code `{name}` (it computes gradients)" if differentiable else f"training step `{name}`", True, "gradients")
     compiled = _compiled_names(context).get(name)
@@ -159,9 +191,26 @@ def _decide(context: FileContext, scope: Scope) -> Role | None:
     if name_is_metric(name, context.settings.metric_name_patterns):
         return Role("metric", f"metric `{name}` (by its name)", False, "name")
     positional = [p for p in scope.params if p.index >= 0 and p.name not in ("self", "cls")]
-    if len(positional) >= 2 and positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES:
-        # (y_true, y_pred) with an uninformative name: treat as a loss (differentiated), the stricter reading.
+    if len(positional) >= 2 and (
+        (positional[0].name in LABEL_PARAM_NAMES and positional[1].name in PREDICTION_PARAM_NAMES)
+        or (positional[0].name in PREDICTION_PARAM_NAMES and positional[1].name in LABEL_PARAM_NAMES)
+    ):
+        # (y_true, y_pred), or torch's and optax's (predictions, targets), with an uninformative name: treat as a
+        # loss (differentiated), the stricter reading.
         return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})`, a loss by its signature", True, "signature")
+    # Weak evidence (a folder name alone): only with `preview = true`.
+    folder = role_folder(context.path) if context.settings.preview else None
+    if folder is not None and scope.class_node is None and not name.startswith("_"):
+        kind = ROLE_FOLDERS[folder]
+        return Role(kind, f"{kind} `{name}` (in a `{folder}/` folder)", kind == "loss", "folder")
+    return None
+
+
+def role_folder(path: str) -> str | None:
+    """The innermost folder of `path` named like `metrics/`, `losses/`, `loss/`, or None."""
+    for part in reversed(path.replace("\\", "/").split("/")[:-1]):
+        if part in ROLE_FOLDERS:
+            return part
     return None
 
 
@@ -196,7 +245,9 @@ _COMPILE_KEYWORD = re.compile(_NOT_IDENT_BEFORE + "(?:loss|metrics|weighted_metr
 # Methods of a Keras/torchmetrics metric or loss subclass (a base's canonical name ends with an identifier
 # written in the file), or of a class whose name ends with `Loss`.
 _ROLE_BASE_NAMES = tuple(sorted({b.rsplit(".", 1)[-1] for b in KERAS_LOSS_BASES | KERAS_METRIC_BASES | TORCHMETRICS_BASES}))
-_LOSS_CLASS = re.compile(_NOT_IDENT_BEFORE + "class" + _GAP + r"[A-Za-z0-9_\x80-\U0010ffff]*Loss" + _NOT_IDENT_AFTER)
+# A class header that may name a role base (`...Metric`, `...Score`, `...Loss`, `...Criterion`) or a loss class
+# (`...Objective`, `AsymmetricLossMultiLabel`): a superset of what `_decide` reads from the class's name and bases.
+_ROLE_CLASS_WORD = re.compile(r"Metric|Score|Loss|Criterion|Objective")
 
 
 def may_have_role(text: "FileText") -> bool:
@@ -220,7 +271,8 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
     source = text.source
     gradient_sites = word_positions(text, identifiers_reaching(text, *_GRADIENT_NAMES))
     compiled = _compiled_in(text)
-    class_roles = has_word(source, _ROLE_BASE_NAMES) or ("Loss" in source and _LOSS_CLASS.search(source) is not None)
+    class_roles = has_word(source, _ROLE_BASE_NAMES) or _ROLE_CLASS_WORD.search(source) is not None
+    folder = text.settings.preview and role_folder(text.path) is not None
     role_classes = _role_classes(text) if class_roles else set()
     training = _name_regex(TRAINING_NAME_PATTERNS)
     extra = text.settings.metric_name_patterns
@@ -231,11 +283,13 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
         if (
             within(gradient_sites, function.start, function.end)  # gradients
             or (name in compiled if compiled is not None else _occurrences(text, name) >= 2)  # passed to compile
-            or (function.owner in role_classes and (name in LOSS_METHODS or name in METRIC_METHODS))
+            or (function.owner in role_classes and (name in LOSS_METHODS or name in METRIC_METHODS or name in ROLE_CLASS_METHODS))
+            or (folder and not function.in_class and not name.startswith("_"))
             or training.search(name.lower())
             or name_is_loss(name)
             or name_is_metric(name, extra)
             or (len(positional) >= 2 and positional[0] in LABEL_PARAM_NAMES and positional[1] in PREDICTION_PARAM_NAMES)
+            or (len(positional) >= 2 and positional[0] in PREDICTION_PARAM_NAMES and positional[1] in LABEL_PARAM_NAMES)
         ):
             out.append(function)
     return out
@@ -253,7 +307,7 @@ def _role_classes(text: "FileText") -> "set[tuple[int, int]]":
             first = min([statement.lineno] + [d.lineno for d in statement.decorator_list])
             start = starts[first - 1]
             end = starts[min(statement.body[0].lineno, len(starts) - 1)]
-            if within(bases, start, end) or "Loss" in source[start:end]:
+            if within(bases, start, end) or _ROLE_CLASS_WORD.search(source, start, end) is not None:
                 out.add((start, starts[min(statement.end_lineno or statement.lineno, len(starts) - 1)]))
     return out
 
@@ -353,6 +407,10 @@ def _role_code_needed(text: "FileText", needles: "tuple[bytes, ...]") -> "set[in
     hits = [f for f in candidates if any(word in source[f.start : f.end] for word in words)]
     starts = [f.start for f in outermost]
     needed = {outermost[bisect.bisect_right(starts, hit.start) - 1].start for hit in hits}
+    # The callers of a private module-level helper: its guards may be theirs (analysis/callers.py).
+    helpers = tuple(f.name for f in hits if f.name.startswith("_") and not f.in_class and not f.nested)
+    if helpers:
+        needed.update(f.start for f in outermost if within(word_positions(text, helpers), f.start, f.end))
     add_state_writers(text, needed)
     return needed
 
@@ -404,6 +462,7 @@ def _attributes_written(text: "FileText", function: "FunctionFacts") -> set[str]
 _SELF_ATTRIBUTE = re.compile(_NOT_IDENT_BEFORE + r"self" + _GAP + r"\." + _GAP + r"([^\W\d]\w*)")
 _SELF_WRITE = re.compile(
     _NOT_IDENT_BEFORE + r"self" + _GAP + r"\." + _GAP + r"([^\W\d]\w*)" + _GAP
+    + r"(?:\[[^\]\r\n]*\]" + _GAP + r")?"  # `self.count[...] += n` (state in a mutable box)
     + r"(?:(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)|\." + _GAP + r"\w+" + _GAP + r"\()"
 )
 _STATE_NAMED = re.compile(

@@ -107,7 +107,8 @@ PASSTHROUGH_FUNCTIONS: frozenset[str] = frozenset(
             "keras.backend": ("cast", "sqrt", "abs", "square", "stop_gradient", "reshape", "expand_dims", "squeeze", "pow", "prod"),
             "keras.ops": ("cast", "sqrt", "abs", "square", "stop_gradient", "convert_to_tensor", "reshape", "expand_dims", "squeeze", "power", "prod", "diag", "diagonal", "absolute"),
             "numpy": ("sqrt", "abs", "absolute", "square", "asarray", "array", "float32", "float64", "diag", "diagonal", "power", "prod"),
-            "torch": ("sqrt", "abs", "square", "as_tensor", "tensor", "diag", "diagonal", "pow", "prod"),
+            # Selections keep the sign of what they select (`index_select(arange(n) + 1, 0, rank)` stays >= 1).
+            "torch": ("sqrt", "abs", "square", "as_tensor", "tensor", "diag", "diagonal", "pow", "prod", "index_select", "gather", "take"),
             "jax.numpy": ("sqrt", "abs", "square", "asarray", "array", "diag", "diagonal", "power", "prod"),
             "jax.lax": ("stop_gradient", "sqrt", "abs"),
             "math": ("sqrt", "fabs"),
@@ -173,6 +174,9 @@ COUNT_NAMES: frozenset[str] = frozenset(
         "n_pos", "n_neg", "num_pos", "num_neg", "positives", "negatives",
         "support", "intersection", "union", "cardinality",
         "total_weight", "sum_weights", "weight_sum", "sum_of_weights",
+        # Lengths of target sequences (CTC, RNN-T): 0 for an empty transcript; torch's own ctc_loss divides by
+        # `target_lengths.clamp_min(1)` for this reason.
+        "target_lengths", "label_lengths", "target_length", "label_length",
     }
 )
 # A confusion/contingency matrix summed over every axis is the number of samples (0 only for an empty input);
@@ -257,6 +261,8 @@ NAN_TEST_FUNCTIONS: frozenset[str] = frozenset(
      "torch.isfinite", "torch.isinf", "jax.numpy.isnan", "jax.numpy.isfinite", "math.isnan", "math.isfinite"}
 )
 NAN_TEST_METHODS: frozenset[str] = frozenset({"isnan", "isfinite", "isinf"})
+# Run-time assertions that raise on a zero (TF's tf.debugging/tf.compat.v1 and TFP's assert_util spellings).
+POSITIVE_ASSERTIONS: frozenset[str] = frozenset({"assert_positive", "assert_greater", "assert_none_equal"})
 
 # Functions whose singular point sits at 0 (EPS103: a single where around them still poisons the gradient).
 LOG_LIKE_FUNCTIONS: frozenset[str] = frozenset(

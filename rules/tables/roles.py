@@ -37,6 +37,8 @@ METRIC_NAME_PATTERNS: tuple[str, ...] = (
     r"r2",
     r"psnr",
     r"ssim",
+    r"\w+_error$",  # mean_squared_error, standardized_mean_squared_error (a suffix: not `raise_error`'s prefix)
+    r"\w+_distance$",
 )
 LOSS_NAME_PATTERNS: tuple[str, ...] = (
     r"loss",
@@ -51,6 +53,13 @@ LOSS_NAME_PATTERNS: tuple[str, ...] = (
     r"kld",
     r"objective",
     r"criterion",
+    # Contrastive and ranking losses, rarely called `*_loss`.
+    r"ntxent",
+    r"info_?nce",
+    r"contrastive",
+    r"triplet\w*",
+    r"listwise\w*",
+    r"pairwise_hinge",
 )
 # Names that training code (differentiated) uses.
 TRAINING_NAME_PATTERNS: tuple[str, ...] = (r"train_step", r"training_step", r"compute_loss", r"step_fn", r"update_step")
@@ -58,7 +67,7 @@ TRAINING_NAME_PATTERNS: tuple[str, ...] = (r"train_step", r"training_step", r"co
 # Parameter names: the first is a label, the second a prediction.
 LABEL_PARAM_NAMES = frozenset({"y_true", "y", "labels", "label", "target", "targets", "y_gt", "gt", "ground_truth", "truth", "true", "y_actual", "actual"})
 PREDICTION_PARAM_NAMES = frozenset(
-    {"y_pred", "pred", "preds", "prediction", "predictions", "output", "outputs", "probs", "probabilities", "proba", "y_hat", "yhat", "y_prob", "y_score", "scores", "p", "logits", "y_logits", "input", "inputs"}
+    {"y_pred", "pred", "preds", "prediction", "predictions", "output", "outputs", "model_output", "probs", "probabilities", "proba", "y_hat", "yhat", "y_prob", "y_score", "scores", "p", "logits", "y_logits", "input", "inputs"}
 )
 # Prediction parameters that by name hold logits, not probabilities.
 LOGIT_PARAM_NAMES = frozenset({"logits", "y_logits", "logit", "scores", "raw", "z"})
@@ -70,6 +79,16 @@ TORCHMETRICS_BASES = frozenset({"torchmetrics.Metric", "torchmetrics.metric.Metr
 TORCH_MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.loss._Loss", "torch.nn.modules.loss._WeightedLoss", "torch.nn.modules.module.Module"})
 METRIC_METHODS = frozenset({"update_state", "result", "update", "compute", "__call__", "call", "forward"})
 LOSS_METHODS = frozenset({"call", "__call__", "forward"})
+
+# Any framework (flax `Metric`, allennlp `Metric`, a project's own `BaseLoss`): the last part of a base class's
+# name ending like this makes the class a metric or a loss, and these methods metric or loss code.
+METRIC_BASE_SUFFIXES = ("Metric", "Score")
+LOSS_BASE_SUFFIXES = ("Loss", "Criterion")
+ROLE_CLASS_METHODS = frozenset({"update", "_update", "update_state", "compute", "_compute", "result", "get_metric", "__call__", "call", "forward"})
+# A torch module whose own name ends like this is a loss (`SquimObjective`, `LabelSmoothingCriterion`).
+LOSS_CLASS_SUFFIXES = ("Loss", "Criterion", "Objective")
+# Public functions in a file under a folder named like this are metric / loss code.
+ROLE_FOLDERS = {"metrics": "metric", "losses": "loss", "loss": "loss"}
 
 # Calls whose presence makes a function training code (its values are differentiated).
 GRADIENT_CALLS = frozenset(
