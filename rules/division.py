@@ -829,9 +829,12 @@ class UnguardedDivision(_DivisionRule):
             code = code[:57] + "..."
         self.report(
             node,
-            f"`{code}` in {role.reason} divides by the number of selected elements, 0 when the mask selects "
-            f"nothing (an all-padding batch, a class absent from it), so the result is NaN there; {_consequence(role)}. "
-            "Sum the selection and divide by `maximum(mask.sum(), 1)`, or guard with `if mask.any()`.",
+            f"{self.quote(code, 30)} is NaN when nothing is selected; divide the sum by `max(count, 1)`",
+            details=(
+                f"`{code}` in {role.reason} divides by the number of selected elements, 0 when the mask selects "
+                f"nothing (an all-padding batch, a class absent from it), so the result is NaN there; {_consequence(role)}. "
+                "Sum the selection and divide by `maximum(mask.sum(), 1)`, or guard with `if mask.any()`."
+            ),
         )
 
     def _check(self, node: cst.CSTNode) -> None:

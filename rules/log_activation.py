@@ -244,8 +244,12 @@ class LogOfActivation(Rule):
         what = f"log({activation.kind}(x))"
         self.report(
             node,
-            f"`{what}` floored by an epsilon in {role.reason}: the loss saturates at -log(eps) and its gradient is 0 "
-            f"for the most confident mistakes; use the exact `log_{activation.kind}(x)`",
+            f"`{what}` floored by an epsilon: the loss saturates, its gradient is 0; use `log_{activation.kind}(x)`",
+            details=(
+                f"`{what}` floored by an epsilon in {role.reason}: the loss saturates at -log(eps) and its gradient is 0 "
+                f"for the most confident mistakes, the ones the loss is there to correct; use the exact "
+                f"`log_{activation.kind}(x)`, which needs no epsilon."
+            ),
         )
 
     def _log_operand(self, node: cst.Call) -> cst.BaseExpression | None:

@@ -71,6 +71,6 @@ def test_folder_evidence_is_preview_only(project: Path) -> None:
     write(project, "pkg/losses/smoothing.py", FOLDER_ONLY)
     assert _findings(project) == []
     (project / "pyproject.toml").write_text("[tool.lint-eps]\npreview = true\n", encoding="utf-8")
-    result = run_cli(["--no-cache", "."], project)
+    result = run_cli(["--no-cache", "--show-details", "."], project)
     assert result.returncode == 1
     assert "EPS101" in result.stdout and "in a `losses/` folder" in result.stdout
