@@ -115,6 +115,8 @@ def size() -> dict[str, tuple[int, int]]:
 
 def lint(target: Path = FINDINGS) -> None:
     """Write the default rules' findings on the corpus to `target` (bench/corpus2/findings.json)."""
+    if not (CORPUS / "src").is_dir():
+        raise SystemExit(f"{CORPUS / 'src'} does not exist: run `python bench/corpus2.py` first to download the corpus")
     with open(target, "wb") as out:
         code = subprocess.run([PYTHON, "-m", "lint_eps", "--no-cache", "--exit-zero", "--output-format", "json", "src"], cwd=CORPUS, stdout=out).returncode
     if code != 0:
