@@ -47,7 +47,7 @@ class Settings:
     extend_select: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Codes dropped in test code (test files and folders, `test_*` functions: lint_eps/testcode.py).
-    test_ignores: tuple[str, ...] = ("EPS1", "EPS2")
+    test_ignores: tuple[str, ...] = ("EPS1", "EPS2", "EPS5")
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True

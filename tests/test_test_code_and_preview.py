@@ -52,6 +52,28 @@ def test_test_files_and_functions_are_quiet_by_default(project: Path) -> None:
     assert _findings(project) == [("pkg/metrics.py", "EPS101"), ("tests/fixtures/sample_metric.py", "EPS101")]
 
 
+REFERENCE_FORMULAS = """
+    import numpy as np
+
+    def test_log1p_matches_the_formula():
+        x = np.linspace(-0.5, 0.5, 11)
+        assert np.allclose(np.log1p(x), np.log(1 + x))
+
+    def test_softmax_matches_the_formula(softmax):
+        z = np.array([1.0, 2.0, 3.0])
+        assert np.allclose(softmax(z), np.exp(z) / np.sum(np.exp(z)))
+"""
+
+
+def test_reference_formulas_in_tests_are_quiet_by_default_and_linted_on_request(project: Path) -> None:
+    """Tests write the naive formula on purpose, to check the stable one against it (EPS5 is in the default
+    test-ignores); `test-ignores = []` brings the findings back."""
+    write(project, "tests/test_numerics.py", REFERENCE_FORMULAS)
+    assert _findings(project) == []
+    (project / "pyproject.toml").write_text("[tool.lint-eps]\ntest-ignores = []\n", encoding="utf-8")
+    assert _findings(project) == [("tests/test_numerics.py", "EPS501"), ("tests/test_numerics.py", "EPS506")]
+
+
 def test_test_ignores_empty_lints_tests_again(project: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.lint-eps]\ntest-ignores = []\n", encoding="utf-8")
     write(project, "pkg/metrics.py", METRIC)
