@@ -248,13 +248,13 @@ def stable_sigmoid(x):
 
 
 def _findings(project: Path, name: str, *extra: str) -> list[tuple[str, int]]:
-    result = run_cli(["--no-cache", "--select", "EPS5", "--output-format", "json", *extra, name], project)
+    result = run_cli(["--no-cache", "--select", "EPS5,EPS506", "--output-format", "json", *extra, name], project)
     assert result.returncode in (0, 1), result.stderr
     return [(d["code"], d["location"]["row"]) for d in json.loads(result.stdout)]
 
 
 def _fix_and_check(project: Path, name: str, expected: str) -> None:
-    result = run_cli(["--no-cache", "--select", "EPS5", "--fix", name], project)
+    result = run_cli(["--no-cache", "--select", "EPS5,EPS506", "--fix", name], project)
     assert result.returncode in (0, 1), result.stderr
     fixed = (project / name).read_text(encoding="utf-8")
     assert fixed == expected

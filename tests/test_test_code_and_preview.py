@@ -70,7 +70,7 @@ def test_reference_formulas_in_tests_are_quiet_by_default_and_linted_on_request(
     test-ignores); `test-ignores = []` brings the findings back."""
     write(project, "tests/test_numerics.py", REFERENCE_FORMULAS)
     assert _findings(project) == []
-    (project / "pyproject.toml").write_text("[tool.lint-eps]\ntest-ignores = []\n", encoding="utf-8")
+    (project / "pyproject.toml").write_text("[tool.lint-eps]\ntest-ignores = []\nextend-select = [\"EPS506\"]\n", encoding="utf-8")
     assert _findings(project) == [("tests/test_numerics.py", "EPS501"), ("tests/test_numerics.py", "EPS506")]
 
 
