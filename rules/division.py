@@ -868,7 +868,8 @@ class UnguardedDivision(_DivisionRule):
             details += " (repairing the NaN afterwards fixes the value, not the gradient)"
         details += f". {how}"
         message = f"Denominator {self.quote(strip_parens(division.denominator), 24)} {den.reason or 'can be 0'}; {short_how}"
-        related = [("data-dependent value here", den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
+        label = den.why if den.reason.startswith("can be 0 (a helper") else "data-dependent value here"
+        related = [(label, den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
         self.report(node, message, fix=fix, related=related, details=details)
 
     def _fix(self, division: Division, den: Denominator, family: str | None):  # type: ignore[no-untyped-def]

@@ -425,7 +425,7 @@ class LogOfProbability(Rule):
     def _related(self, value: Provenance) -> list[tuple[str, cst.CSTNode]]:
         related: list[tuple[str, cst.CSTNode]] = []
         if value.origin_node is not None:
-            related.append(("the probability comes from here", value.origin_node))
+            related.append((value.origin_note, value.origin_node))
         if value.guard is not None:
             related.append(("guarded on one side only here", value.guard))
         return related

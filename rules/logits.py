@@ -346,6 +346,8 @@ class _LogitsRule(Rule):
 
     def _related(self, site: LossSite) -> list[tuple[str, cst.CSTNode]]:
         out = site.output
+        if out.note:
+            return [(out.note, out.node)]
         if out.producer == NAME:
             return []
         if out.producer == TORCH_MODEL:
