@@ -28,7 +28,7 @@ from .analysis.denominators import (
     method_name,
     operand_keys,
 )
-from .analysis.callers import guarded_by_callers
+from .analysis.callers import guarded_by_callers, unguarded_call
 from .analysis.implied import asserted_quotient
 from .analysis.selections import masked_mean
 from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
@@ -868,9 +868,21 @@ class UnguardedDivision(_DivisionRule):
             details += " (repairing the NaN afterwards fixes the value, not the gradient)"
         details += f". {how}"
         message = f"Denominator {self.quote(strip_parens(division.denominator), 24)} {den.reason or 'can be 0'}; {short_how}"
-        label = den.why if den.reason.startswith("can be 0 (a helper") else "data-dependent value here"
+        label = den.note or "data-dependent value here"
         related = [(label, den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
+        related += self._unguarded_caller(division)
         self.report(node, message, fix=fix, related=related, details=details)
+
+    def _unguarded_caller(self, division: Division) -> list[tuple[str, cst.CSTNode]]:
+        """A private helper some of whose callers guard its argument: name one that does not (issue 11)."""
+        function = self.context.function
+        if function is None or not isinstance(function.node, cst.FunctionDef) or function.class_node is not None:
+            return []
+        site = unguarded_call(function.node, self.denominator_keys(division.denominator), self.context)
+        if site is None:
+            return []
+        caller, call = site
+        return [(f"`{caller.name.value}()` calls `{function.name}` here without a guard", call)]
 
     def _fix(self, division: Division, den: Denominator, family: str | None):  # type: ignore[no-untyped-def]
         code = self.context.code

@@ -17,6 +17,7 @@ from .analysis.provenance import (
     LogCall,
     Provenance,
     analysis_for,
+    discarded_guards,
     complement_operand,
     compares_operand,
     log_call,
@@ -392,7 +393,7 @@ class LogOfProbability(Rule):
             log.call,
             self._short_message(log, value, complement_of),
             fix=self._fix(log, value, complement_of),
-            related=self._related(value),
+            related=self._related(value, log),
             details=self._message(log, value, complement_of, role),
         )
 
@@ -422,12 +423,14 @@ class LogOfProbability(Rule):
             advice = f"keep the logits and use `log_{source}` or a from-logits loss, or {advice}"
         return f"`{call}`: {what}, {consequence(role, log.family)}; {advice}"
 
-    def _related(self, value: Provenance) -> list[tuple[str, cst.CSTNode]]:
+    def _related(self, value: Provenance, log: LogCall) -> list[tuple[str, cst.CSTNode]]:
         related: list[tuple[str, cst.CSTNode]] = []
         if value.origin_node is not None:
             related.append((value.origin_note, value.origin_node))
         if value.guard is not None:
             related.append(("guarded on one side only here", value.guard))
+        for call in discarded_guards(self.context, log.operand, log.call):
+            related.append(("this clip's result is thrown away, so it guards nothing: assign it", call))
         return related
 
     def _fix(self, log: LogCall, value: Provenance, complement_of: cst.BaseExpression | None):

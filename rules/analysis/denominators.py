@@ -74,6 +74,7 @@ class Denominator:
     source: cst.CSTNode | None = None  # the node that made it data dependent
     elementwise: bool = False  # a label/prediction value rather than a reduction or count
     reason: str = ""  # for DATA: `why` in a few words, without code, for the one-line message ("is 0 when ...")
+    note: str = ""  # for a value made in another function or module (issue 12): where, for the finding's note
 
     @property
     def is_data(self) -> bool:
@@ -428,7 +429,9 @@ class _Classifier:
         if found is None or found.fact.kind != "zero":
             return _CONST
         code = " ".join(self.context.code(node).split())
-        return Denominator(DATA, f"`{code}` is {found.origin}, 0 when {found.fact.detail}", None, node, reason="can be 0 (a helper returns a count or a ratio of counts)")
+        why = f"`{code}` is {found.origin}, 0 when {found.fact.detail}"
+        name = dotted_name(node.func) or "the helper"
+        return Denominator(DATA, why, None, node, reason=f"can be 0 ({found.fact.what} from `{name}()`)", note=why)
 
     def _filtered(self, node: cst.Subscript) -> bool:
         """`d[d > 0]`, `d[mask]` with `mask = (d > 0) & ...`: only the nonzero elements are kept."""

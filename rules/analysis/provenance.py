@@ -589,6 +589,37 @@ def _from_fact(found: "callees.Found", node: cst.CSTNode) -> Provenance:
     return UNKNOWN_VALUE
 
 
+def discarded_guards(context: FileContext, operand: cst.BaseExpression, use: cst.CSTNode) -> list[cst.Call]:
+    """Clips whose result is thrown away before `use` (`tf.clip_by_value(pred, 1e-10, 1.0)` as a bare statement,
+    then `log(pred)`): they guard nothing, and the finding says so (issue 12). `p = clip(p, ...)` is a guard and
+    is seen by `provenance` itself."""
+    scope = context.function
+    if scope is None:
+        return []
+    names = names_in(operand)
+    if not names:
+        return []
+    from .models import statements  # models imports this module's neighbours, not this one
+
+    end = scope.order_of(use)
+    found: list[cst.Call] = []
+    for statement in statements(scope.node):
+        call = statement.value if isinstance(statement, cst.Expr) else None
+        if not isinstance(call, cst.Call):
+            continue
+        callee = context.callee(call)
+        if callee in CLIP_FUNCTIONS or callee in MAXIMUM_FUNCTIONS or callee in MINIMUM_FUNCTIONS:
+            target = arg(call, 0)
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in CLIP_METHODS and callee is None:
+            target = call.func.value
+        else:
+            continue
+        order = scope.order_of(call)
+        if isinstance(target, cst.Name) and target.value in names and order is not None and (end is None or order < end):
+            found.append(call)
+    return found
+
+
 def analysis_for(context: FileContext) -> ProvenanceAnalysis:
     cached = context.shared.get("provenance.analysis")
     if not isinstance(cached, ProvenanceAnalysis):

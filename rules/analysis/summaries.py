@@ -85,10 +85,14 @@ class ModuleSummary:
     objects: dict[str, Fact] = field(default_factory=dict)  # module-level `net = Net()`: what calling it returns
     # Local name -> (level, module, name or None) for imports that may name a module of the project.
     project_imports: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
+    # Call graph for roles (analysis/roles.py): top-level function -> the top-level functions that call it, when
+    # those direct calls are its only uses; and the functions handed to a Keras `Lambda` layer.
+    callers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lambdas: frozenset[str] = frozenset()
     digest: str = ""  # of the facts, for cache keys of the files that used them
 
     def fingerprint(self) -> str:
-        parts = [repr(sorted(self.functions.items())), repr(sorted(self.objects.items()))]
+        parts = [repr(sorted(self.functions.items())), repr(sorted(self.objects.items())), repr(sorted(self.callers.items())), repr(sorted(self.lambdas))]
         for name in sorted(self.classes):
             facts = self.classes[name]
             parts.append(repr((name, facts.torch_module, facts.output, sorted(facts.attributes.items()), sorted(facts.methods.items()))))
@@ -311,6 +315,8 @@ class _Summariser:
             if left is not None and left.kind == LOGITS:
                 return left  # matmul(x, W) + b
             return None
+        if isinstance(node.op, ast.Sub) and _extent(node):
+            return Fact(ZERO, "a box has zero width or height", node.lineno, "a box extent")
         if isinstance(node.op, ast.Div):
             numerator = self.value(node.left, env, line, depth + 1)
             if numerator is not None and numerator.kind == ZERO:
@@ -576,6 +582,24 @@ class _Env:
         return (value, where) if value is not None else None
 
 
+def _extent(node: ast.BinOp) -> bool:
+    """`boxes[:, 2] - boxes[:, 0]`: two coordinates of the same boxes (as `denominators._extent` reads it)."""
+    left, right = node.left, node.right
+    if not (isinstance(left, ast.Subscript) and isinstance(right, ast.Subscript)):
+        return False
+    if ast.dump(left.value) != ast.dump(right.value):
+        return False
+    a = left.slice.elts if isinstance(left.slice, ast.Tuple) else [left.slice]
+    b = right.slice.elts if isinstance(right.slice, ast.Tuple) else [right.slice]
+    if len(a) != len(b) or not a or any(ast.dump(x) != ast.dump(y) for x, y in zip(a[:-1], b[:-1])):
+        return False
+    first, second = a[-1], b[-1]
+    return (
+        isinstance(first, ast.Constant) and isinstance(second, ast.Constant)
+        and isinstance(first.value, int) and isinstance(second.value, int) and first.value != second.value
+    )
+
+
 def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Return]:
     found: list[ast.Return] = []
     stack: list[ast.AST] = list(function.body)
@@ -621,10 +645,42 @@ def _added(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[
     return [c.args[0] for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]
 
 
+def call_graph(tree: ast.Module) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """(helper -> its callers, Lambda functions) among top-level functions: a helper is listed only when every
+    use of its name in the module is a direct call from a top-level function (passed as a value, called from a
+    method or from module code: its callers cannot all be known)."""
+    defs = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if not defs:
+        return {}, frozenset()
+    uses: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in defs:
+            uses[node.id] = uses.get(node.id, 0) + 1
+    callers: dict[str, list[str]] = {}
+    calls: dict[str, int] = {}
+    lambdas: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in defs:
+            func = node.func
+            leaf = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if leaf == "Lambda":
+                lambdas.add(node.args[0].id)
+    for function in tree.body:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defs and node.func.id != function.name:
+                callers.setdefault(node.func.id, []).append(function.name)
+                calls[node.func.id] = calls.get(node.func.id, 0) + 1
+    graph = {name: tuple(dict.fromkeys(found)) for name, found in callers.items() if calls[name] == uses.get(name, 0)}
+    return graph, frozenset(lambdas)
+
+
 def summarise(tree: ast.Module, path: str) -> ModuleSummary:
     """Every top-level function's and class's facts (computed eagerly: summaries are small and cached)."""
     summariser = _Summariser(tree, path)
     summary = ModuleSummary(path, project_imports=summariser.project_imports)
+    summary.callers, summary.lambdas = call_graph(tree)
     for name in summariser.defs:
         fact = summariser.function(name)
         if fact is not None:
