@@ -118,7 +118,7 @@ def test_json_output_has_ruff_shape(project: Path, cli) -> None:
     assert len(data) == 2
     first = data[0]
     # ruff's keys, plus `severity` and `details` (which ruff-shaped consumers ignore)
-    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "severity", "details"}
+    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "severity", "details", "related"}
     assert first["severity"] == "warning"
     assert first["message"] == "`log(sigmoid(x))` is -inf once sigmoid(x) underflows; use `tf.math.log_sigmoid(logits)`"
     assert "x < -88.7 in float32" in first["details"]

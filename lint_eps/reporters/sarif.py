@@ -66,6 +66,18 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
                 }
             ],
         }
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": number,
+                    "message": {"text": message},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(d.filename)},
+                        "region": {"startLine": where.row, "startColumn": where.column},
+                    },
+                }
+                for number, (message, where) in enumerate(d.related)
+            ]
         if d.fix is not None:
             result["fixes"] = [
                 {

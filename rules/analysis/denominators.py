@@ -431,7 +431,7 @@ class _Classifier:
         code = " ".join(self.context.code(node).split())
         why = f"`{code}` is {found.origin}, 0 when {found.fact.detail}"
         name = dotted_name(node.func) or "the helper"
-        return Denominator(DATA, why, None, node, reason=f"can be 0 ({found.fact.what} from `{name}()`)", note=why)
+        return Denominator(DATA, why, None, node, reason=f"can be 0 (from `{name}()`)", note=why)
 
     def _filtered(self, node: cst.Subscript) -> bool:
         """`d[d > 0]`, `d[mask]` with `mask = (d > 0) & ...`: only the nonzero elements are kept."""

@@ -213,13 +213,15 @@ def _evidence(context: FileContext, scope: Scope) -> Role | None:
 
 def inherited_roles(callers: dict[str, tuple[str, ...]], lambdas: frozenset[str], extra: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
     """Roles that come from elsewhere (issue 12): a function handed to a Keras `Lambda` layer is layer code, a
-    helper called only from loss (metric) functions, named as such, is loss (metric) code. Decided from the call
-    graph of the whole file (`summaries.call_graph`), so the prefilter and the rules agree whatever is stubbed."""
+    private helper called only from loss (metric) functions, named as such, is loss (metric) code. Decided from the call
+    graph of the whole file (`summaries.call_graph`), so the prefilter and the rules agree whatever is stubbed.
+    Only private helpers (`_name`) inherit from their callers: a public function's callers may live elsewhere."""
     found: dict[str, tuple[str, str]] = {}
     for name in lambdas:
         found[name] = ("training", f"`{name}` (the function of a Keras `Lambda` layer, differentiated)")
     for name, sites in callers.items():
-        if name in found or not sites:
+        # Only a private helper's callers are all in this module: a public function may be called from anywhere.
+        if name in found or not sites or not name.startswith("_") or name.startswith("__"):
             continue
         kinds = ["loss" if name_is_loss(c) else "metric" if name_is_metric(c, extra) else None for c in sites]
         if all(kinds):

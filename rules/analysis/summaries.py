@@ -242,6 +242,10 @@ class _Summariser:
             if ret.value is None:
                 return None
             facts.append(self.value(ret.value, env, ret.lineno, depth))
+        applied = [f for f in facts if f is not None and f.kind == PARAM_ACTIVATION]
+        if len(applied) == 1 and all(f is applied[0] or (f is not None and f.kind == LOGITS) for f in facts):
+            # `if act is None: return z` / `return act(z)`: the call site's activation decides (None: unknown).
+            return applied[0]
         if not facts or any(f is None for f in facts):
             return None
         kinds = {(f.kind, f.detail) for f in facts if f is not None}
