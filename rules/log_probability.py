@@ -274,6 +274,26 @@ _ISSUE12_ANNOTATED_FIXED = (
     'def d_step(disc: Discriminator, real):\n'
     '    return -torch.log(torch.clamp(disc(real), 1e-7, 1 - 1e-7)).mean()\n'
 )
+_ISSUE12_MODULE_LEVEL_MODEL = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    'net = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n'
+    '\n'
+    '\n'
+    'def loss(x, y):\n'
+    '    return -(y * torch.log(net(x))).mean()\n'
+)
+_ISSUE12_MODULE_LEVEL_MODEL_FIXED = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    'net = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n'
+    '\n'
+    '\n'
+    'def loss(x, y):\n'
+    '    return -(y * torch.log(torch.clamp(net(x), 1e-7, 1 - 1e-7))).mean()\n'
+)
 _ISSUE12_VALID = (
     'import tensorflow as tf\n'
     'import torch\n'
@@ -421,6 +441,8 @@ class LogOfProbability(Rule):
         Invalid(_ISSUE12_MODULE_OBJECT, _ISSUE12_MODULE_OBJECT_FIXED),
         # Issue 12, models: a parameter annotated with the module class.
         Invalid(_ISSUE12_ANNOTATED, _ISSUE12_ANNOTATED_FIXED),
+        # Issue 12, models: a module-level `nn.Sequential` ending in a sigmoid.
+        Invalid(_ISSUE12_MODULE_LEVEL_MODEL, _ISSUE12_MODULE_LEVEL_MODEL_FIXED),
         # Issue 11, probabilities kept in state: a running sum of softmax outputs over a count is a probability.
         Invalid(
             "import torch\nfrom torchmetrics import Metric\n\nclass PredictiveEntropy(Metric):\n    def __init__(self, num_classes):\n"

@@ -415,6 +415,18 @@ _ISSUE12_ANNOTATED_MODULE = (
     'def d_step(disc: Discriminator, real, ones):\n'
     '    return nn.BCEWithLogitsLoss()(disc(real), ones)\n'
 )
+_ISSUE12_RETURNED_SIGMOID = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return torch.sigmoid(x @ w + b)\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy_with_logits(discriminator(x, w, b), labels)\n'
+)
 _ISSUE12_LOGITS_ELSEWHERE = (
     'import torch\n'
     'from torch import nn\n'
@@ -523,6 +535,8 @@ class ProbabilitiesAsLogits(_LogitsRule):
         Invalid(_ISSUE12_BUILT_ELSEWHERE, _ISSUE12_BUILT_ELSEWHERE_FIXED),
         # Issue 12, models: a `Discriminator` parameter whose forward ends in a sigmoid.
         Invalid(_ISSUE12_ANNOTATED_MODULE, None),
+        # Issue 12, function results: a sigmoid returned by a helper, fed to a from-logits loss.
+        Invalid(_ISSUE12_RETURNED_SIGMOID, None),
         Invalid(
             "import tensorflow as tf\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=tf.sigmoid(z))\n",
             "import tensorflow as tf\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)\n",
@@ -671,6 +685,30 @@ _ISSUE12_LINEAR_HEAD_ELSEWHERE_FIXED = (
     '    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))\n'
     '    model.fit(x, y)\n'
 )
+_ISSUE12_RETURNED_LOGITS = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return x @ w + b\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy(discriminator(x, w, b), labels)\n'
+)
+_ISSUE12_RETURNED_LOGITS_FIXED = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return x @ w + b\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy_with_logits(discriminator(x, w, b), labels)\n'
+)
 _ISSUE12_SIGMOID_HEAD_ELSEWHERE = (
     'import keras\n'
     'from keras import layers\n'
@@ -751,6 +789,8 @@ class LogitsAsProbabilities(_LogitsRule):
     INVALID = [
         # Issue 12, models: a linear head built in another function.
         Invalid(_ISSUE12_LINEAR_HEAD_ELSEWHERE, _ISSUE12_LINEAR_HEAD_ELSEWHERE_FIXED),
+        # Issue 12, function results: logits returned by a helper, fed to a probability loss.
+        Invalid(_ISSUE12_RETURNED_LOGITS, _ISSUE12_RETURNED_LOGITS_FIXED),
         Invalid(
             "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(64, activation='relu'), layers.Dense(1)])\nmodel.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n",
             "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(64, activation='relu'), layers.Dense(1)])\nmodel.compile(optimizer='adam', loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=['accuracy'])\n",

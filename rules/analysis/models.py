@@ -52,6 +52,7 @@ MAX_DEPTH = 6
 KERAS_LAYER = "keras-layer"  # the activation of a layer in a Keras model
 TORCH_MODEL = "torch-model"
 NAME = "name"  # only the variable's name says "logits"
+RETURNED = "returned"  # returned by a function of the module or the project (issue 12): never rescued by Keras
 
 
 @dataclass(frozen=True)
@@ -596,6 +597,11 @@ def _call_output(context: FileContext, call: cst.Call, scope: Scope, depth: int,
         if module in TORCH_ACTIVATION_MODULES:
             return Output(TORCH_ACTIVATION_MODULES[module], func, "torch", call, arg(call, 0, "input"))
         return None
+    # A function of this module or the project (issue 12): `discriminator(x)` returning a sigmoid or logits.
+    if isinstance(func, (cst.Name, cst.Attribute)):
+        returned = callees.call_fact(context, call)
+        if returned is not None:
+            return _summarised_output(returned, call, RETURNED)
     # A model or module object called on a tensor: `model(x)`, `self.net(x)`, `self.sigmoid(x)`.
     if isinstance(func, (cst.Name, cst.Attribute)) and callee is None:
         target: cst.BaseExpression = func
