@@ -38,11 +38,18 @@ class Project:
         self._by_digest: dict[str, object] = {}
         self._files: dict[str, tuple[float, int, str]] = {}  # path -> (mtime, size, content digest)
         self._used: list[Dependencies] = []
+        self._modules: dict[tuple[str, int, str], str | None] = {}
 
     # -- where modules are --------------------------------------------------------------------------------
     def module_file(self, importer: str, level: int, module: str) -> str | None:
         """The file of `module` imported from `importer` (`level` dots for a relative import), or None when it
         is not a file of this project."""
+        key = (os.path.dirname(os.path.abspath(importer)), level, module)
+        if key not in self._modules:
+            self._modules[key] = self._find_module(importer, level, module)
+        return self._modules[key]
+
+    def _find_module(self, importer: str, level: int, module: str) -> str | None:
         parts = [p for p in module.split(".") if p]
         if level:
             base = os.path.dirname(os.path.abspath(importer))
@@ -71,7 +78,7 @@ class Project:
                 return None
             content = content_or_none
             data = b""
-        key = f"{path}:{content}"
+        key = f"{path}:{content}:{getattr(summarise, '__name__', '')}"
         found = self._by_digest.get(key)
         if found is None:
             if source is None:
@@ -105,6 +112,10 @@ class Project:
             return None
         self._files[path] = (stat.st_mtime, stat.st_size, content)
         return content
+
+    def forget_modules(self) -> None:
+        """Files were created or deleted (the language server hears of it): resolve imports afresh."""
+        self._modules.clear()
 
     @contextlib.contextmanager
     def tracking(self) -> Iterator[Dependencies]:
@@ -163,3 +174,8 @@ def project_for(roots: list[str]) -> Project:
     if found is None:
         found = _projects[key] = Project(list(key))
     return found
+
+
+def forget_project_modules() -> None:
+    for project in _projects.values():
+        project.forget_modules()

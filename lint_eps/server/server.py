@@ -22,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from .. import __version__
 from ..config import CONFIG_NAMES, ConfigError
 from .actions import FIX_ALL_KIND, Document, code_actions, hover
+from ..project import forget_project_modules
 from .lint import SECTION, ClientSettings, lint_document, uri_to_path
 
 
@@ -288,6 +289,8 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
         if any(change.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for change in params.changes):
             ls.relint_all()
             return
+        if any(change.type != types.FileChangeType.Changed for change in params.changes):
+            forget_project_modules()  # a module created or deleted: imports resolve differently
         for change in params.changes:  # a module changed on disk (a checkout, another editor)
             ls.relint_importers(change.uri)
 

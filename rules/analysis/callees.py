@@ -22,7 +22,11 @@ from lint_eps.imports import dotted_name
 from lint_eps.nodes import strip_parens
 
 from . import summaries
-from .summaries import Fact, ModuleSummary, summarise
+from .summaries import Fact, ModuleSummary, summarise, summarise_lazily
+
+
+# Top-level packages that are never the project being linted (their calls are answered by the API tables).
+_FRAMEWORKS = frozenset({"tensorflow", "tf_keras", "keras", "torch", "numpy", "jax", "jaxlib", "scipy", "math", "optax", "flax", "sklearn"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Found:
 def own_summary(context: FileContext) -> ModuleSummary | None:
     key = "callees.summary"
     if key not in context.shared:
-        context.shared[key] = context.project.summary(context.path, summarise, source=context.full_source)
+        context.shared[key] = context.project.summary(context.path, summarise_lazily, source=context.full_source)
     return context.shared[key]  # type: ignore[return-value]
 
 
@@ -77,10 +81,15 @@ def _imported(context: FileContext, summary: ModuleSummary, dotted: str) -> tupl
 def _named(context: FileContext, func: cst.BaseExpression) -> tuple[ModuleSummary, str] | None:
     """The summary that defines the function or class `func` names, and its name there."""
     dotted = dotted_name(func)
-    summary = own_summary(context)
-    if dotted is None or summary is None:
+    if dotted is None:
         return None
-    if "." not in dotted and (dotted in summary.functions or dotted in summary.classes or f"{dotted}()" in summary.functions):
+    bound = context.imports.lookup(dotted.partition(".")[0])
+    if bound is not None and bound.split(".")[0] in _FRAMEWORKS:
+        return None  # `tf.foo(...)`, `torch.bar(...)`: third-party, never a project module
+    summary = own_summary(context)
+    if summary is None:
+        return None
+    if "." not in dotted and summary.defines(dotted):
         if context.imports.lookup(dotted) is None:
             return summary, dotted
     return _imported(context, summary, dotted)
@@ -92,7 +101,7 @@ def call_fact(context: FileContext, call: cst.Call) -> Found | None:
     if found is None:
         return None
     summary, name = found
-    fact = summary.functions.get(name)
+    fact = summary.function(name)
     if fact is None:
         return None
     if fact.kind == summaries.PARAM_ACTIVATION:
@@ -124,7 +133,7 @@ def model_fact(context: FileContext, call: cst.Call) -> Found | None:
     if found is None:
         return None
     summary, name = found
-    fact = summary.functions.get(f"{name}()")
+    fact = summary.model(name)
     if fact is None:
         return None
     return Found(fact, f"{fact.what} ending the model returned by `{name}()` ({_where(context, summary, fact.line)})", summary is own_summary(context))
@@ -140,7 +149,7 @@ def instance_fact(context: FileContext, ctor: cst.Call) -> Found | None:
 
 
 def _class_output(context: FileContext, summary: ModuleSummary, name: str) -> Found | None:
-    klass = summary.classes.get(name)
+    klass = summary.klass(name)
     if klass is None or klass.output is None:
         return None
     fact = klass.output
@@ -159,9 +168,9 @@ def annotated_instance_fact(context: FileContext, annotation: cst.BaseExpression
 def module_object_fact(context: FileContext, name: str) -> Found | None:
     """A module-level object of this file (`net = Net()`), called."""
     summary = own_summary(context)
-    if summary is None or name not in summary.objects:
+    fact = summary.obj(name) if summary is not None else None
+    if fact is None:
         return None
-    fact = summary.objects[name]
     return Found(fact, f"{fact.what} returned by calling `{name}` ({_where(context, summary, fact.line)})", True)
 
 
@@ -170,7 +179,7 @@ def attribute_fact(context: FileContext, class_name: str, attr: str) -> Found | 
     summary = own_summary(context)
     if summary is None:
         return None
-    klass = summary.classes.get(class_name)
+    klass = summary.klass(class_name)
     if klass is None or attr not in klass.attributes:
         return None
     fact = klass.attributes[attr]

@@ -198,7 +198,7 @@ def _evidence(context: FileContext, scope: Scope) -> Role | None:
         # (y_true, y_pred), or torch's and optax's (predictions, targets), with an uninformative name: treat as a
         # loss (differentiated), the stricter reading.
         return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})`, a loss by its signature", True, "signature")
-    if scope.class_node is None:
+    if scope.class_node is None and ((name.startswith("_") and not name.startswith("__")) or "Lambda" in context.full_source):
         inherited = _inherited(context).get(name)
         if inherited is not None:
             kind, reason = inherited
@@ -237,7 +237,7 @@ def _inherited(context: FileContext) -> dict[str, tuple[str, str]]:
         from .callees import own_summary  # callees -> summaries; roles is imported by the rules before either
 
         summary = own_summary(context)
-        cached = inherited_roles(summary.callers, summary.lambdas, context.settings.metric_name_patterns) if summary is not None else {}
+        cached = inherited_roles(*summary.call_graph(), context.settings.metric_name_patterns) if summary is not None else {}
         context.shared["roles.inherited"] = cached
     return cached  # type: ignore[return-value]
 
@@ -246,9 +246,12 @@ def _inherited_in(text: "FileText") -> "dict[str, tuple[str, str]]":
     def compute() -> "dict[str, tuple[str, str]]":
         from .summaries import call_graph
 
-        if text.tree is None:
+        functions = text.functions or []
+        has_private = any(not f.in_class and not f.nested and f.name.startswith("_") and not f.name.startswith("__") for f in functions)
+        has_lambda = has_word(text.source, ("Lambda",))
+        if text.tree is None or not (has_private or has_lambda):
             return {}
-        callers, lambdas = call_graph(text.tree)
+        callers, lambdas = call_graph(text.tree, has_lambda)
         return inherited_roles(callers, lambdas, text.settings.metric_name_patterns)
 
     return text.memo("roles.inherited_in", compute)

@@ -90,6 +90,48 @@ class ModuleSummary:
     callers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lambdas: frozenset[str] = frozenset()
     digest: str = ""  # of the facts, for cache keys of the files that used them
+    # For the module being linted itself: facts computed on first use (`summarise_lazily`), not all at once.
+    lazy: "_Summariser | None" = field(default=None, repr=False, compare=False)
+
+    # -- lookups (lazy or eager) -------------------------------------------------------------------------------
+    def function(self, name: str) -> Fact | None:
+        if self.lazy is not None and name not in self.functions and name in self.lazy.defs:
+            fact = self.lazy.function(name)
+            if fact is not None:
+                self.functions[name] = fact
+        return self.functions.get(name)
+
+    def model(self, name: str) -> Fact | None:
+        key = f"{name}()"
+        if self.lazy is not None and key not in self.functions and name in self.lazy.defs:
+            fact = self.lazy.model(name)
+            if fact is not None:
+                self.functions[key] = fact
+        return self.functions.get(key)
+
+    def klass(self, name: str) -> ClassFacts | None:
+        if self.lazy is not None and name not in self.classes and name in self.lazy.class_defs:
+            facts = self.lazy.klass(name)
+            if facts is not None:
+                self.classes[name] = facts
+        return self.classes.get(name)
+
+    def obj(self, name: str) -> Fact | None:
+        if self.lazy is not None and name not in self.objects:
+            fact = _object_fact(self.lazy, name)
+            if fact is not None:
+                self.objects[name] = fact
+        return self.objects.get(name)
+
+    def defines(self, name: str) -> bool:
+        if self.lazy is not None:
+            return name in self.lazy.defs or name in self.lazy.class_defs
+        return name in self.functions or name in self.classes or f"{name}()" in self.functions
+
+    def call_graph(self) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+        if self.lazy is not None and not self.callers and not self.lambdas:
+            self.callers, self.lambdas = call_graph(self.lazy.tree, self.lazy.mentions_lambda)
+        return self.callers, self.lambdas
 
     def fingerprint(self) -> str:
         parts = [repr(sorted(self.functions.items())), repr(sorted(self.objects.items())), repr(sorted(self.callers.items())), repr(sorted(self.lambdas))]
@@ -203,6 +245,8 @@ class _Summariser:
                 name = node.targets[0].id
                 # A name assigned twice at module level is not one value.
                 self.module_assigns[name] = node.value if name not in self.module_assigns else None  # type: ignore[assignment]
+        # A Keras `Lambda` layer needs Keras (or tf.keras) imported: otherwise its search is skipped.
+        self.mentions_lambda = any(canonical(v).split(".")[0] in ("keras", "tensorflow") for v in self.names.values())
         self.uses_torch = any(v.split(".")[0] == "torch" for v in self.names.values())
         self.function_facts: dict[str, Fact | None] = {}
         self.class_facts: dict[str, ClassFacts] = {}
@@ -649,33 +693,36 @@ def _added(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[
     return [c.args[0] for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]
 
 
-def call_graph(tree: ast.Module) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """(helper -> its callers, Lambda functions) among top-level functions: a helper is listed only when every
-    use of its name in the module is a direct call from a top-level function (passed as a value, called from a
-    method or from module code: its callers cannot all be known)."""
+def call_graph(tree: ast.Module, lambdas_possible: bool = True) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """(private helper -> its callers, Lambda functions) among top-level functions: a helper (`_name`) is listed
+    only when every use of its name in the module is a direct call from a top-level function (passed as a value,
+    called from a method or from module code: its callers cannot all be known). Public functions are never
+    listed: their callers may live in other modules. `lambdas_possible=False` (no `Lambda` in the text) skips the
+    search for Keras Lambda layers."""
     defs = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    if not defs:
+    private = {name for name in defs if name.startswith("_") and not name.startswith("__")}
+    if not private and not lambdas_possible:
         return {}, frozenset()
     uses: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in defs:
-            uses[node.id] = uses.get(node.id, 0) + 1
-    callers: dict[str, list[str]] = {}
-    calls: dict[str, int] = {}
     lambdas: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in defs:
+        if isinstance(node, ast.Name) and node.id in private:
+            uses[node.id] = uses.get(node.id, 0) + 1
+        elif lambdas_possible and isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in defs:
             func = node.func
             leaf = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if leaf == "Lambda":
                 lambdas.add(node.args[0].id)
-    for function in tree.body:
-        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        for node in ast.walk(function):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in defs and node.func.id != function.name:
-                callers.setdefault(node.func.id, []).append(function.name)
-                calls[node.func.id] = calls.get(node.func.id, 0) + 1
+    callers: dict[str, list[str]] = {}
+    calls: dict[str, int] = {}
+    if uses:
+        for function in tree.body:
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in uses and node.func.id != function.name:
+                    callers.setdefault(node.func.id, []).append(function.name)
+                    calls[node.func.id] = calls.get(node.func.id, 0) + 1
     graph = {name: tuple(dict.fromkeys(found)) for name, found in callers.items() if calls[name] == uses.get(name, 0)}
     return graph, frozenset(lambdas)
 
@@ -684,7 +731,7 @@ def summarise(tree: ast.Module, path: str) -> ModuleSummary:
     """Every top-level function's and class's facts (computed eagerly: summaries are small and cached)."""
     summariser = _Summariser(tree, path)
     summary = ModuleSummary(path, project_imports=summariser.project_imports)
-    summary.callers, summary.lambdas = call_graph(tree)
+    summary.callers, summary.lambdas = call_graph(tree, summariser.mentions_lambda)
     for name in summariser.defs:
         fact = summariser.function(name)
         if fact is not None:
@@ -696,14 +743,27 @@ def summarise(tree: ast.Module, path: str) -> ModuleSummary:
         facts = summariser.klass(name)
         if facts is not None and (facts.output or facts.attributes or facts.methods):
             summary.classes[name] = facts
-    for name, value in summariser.module_assigns.items():
-        if isinstance(value, ast.Call):
-            fact = summariser._instance(value)
-            if fact is not None:
-                summary.objects[name] = fact
-            elif isinstance(value.func, ast.Name) and value.func.id in summariser.defs:
-                model = summariser.model(value.func.id)
-                if model is not None:
-                    summary.objects[name] = model
+    for name in summariser.module_assigns:
+        fact = _object_fact(summariser, name)
+        if fact is not None:
+            summary.objects[name] = fact
     summary.digest = hashlib.blake2b(summary.fingerprint().encode(), digest_size=8).hexdigest()
     return summary
+
+
+def _object_fact(summariser: _Summariser, name: str) -> Fact | None:
+    """A module-level object (`net = Net()`, `model = build_model()`): what calling it returns."""
+    value = summariser.module_assigns.get(name)
+    if not isinstance(value, ast.Call):
+        return None
+    fact = summariser._instance(value)
+    if fact is None and isinstance(value.func, ast.Name) and value.func.id in summariser.defs:
+        fact = summariser.model(value.func.id)
+    return fact
+
+
+def summarise_lazily(tree: ast.Module, path: str) -> ModuleSummary:
+    """The summary of the module being linted: each fact computed when a call site first asks for it (most
+    files ask for a few, or none). Never used as another file's dependency: it has no digest."""
+    summariser = _Summariser(tree, path)
+    return ModuleSummary(path, project_imports=summariser.project_imports, lazy=summariser)
