@@ -66,7 +66,7 @@ class Project:
         return None
 
     # -- summaries --------------------------------------------------------------------------------------------
-    def summary(self, path: str, summarise: Callable[[ast.Module, str], T], source: str | None = None) -> T | None:
+    def summary(self, path: str, summarise: Callable[[ast.Module, str, str], T], source: str | None = None) -> T | None:
         """The summary of the module in `path` (`source` when the caller already holds its text)."""
         path = os.path.abspath(path)
         if source is not None:
@@ -91,7 +91,7 @@ class Project:
                 tree = ast.parse(data)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 return None
-            found = summarise(tree, path)
+            found = summarise(tree, path, source if source is not None else data.decode("utf-8", "replace"))
             self._by_digest[key] = found
         if self._used and source is None:
             self._used[-1][path] = [content, str(getattr(found, "digest", ""))]
@@ -127,7 +127,7 @@ class Project:
         finally:
             self._used.pop()
 
-    def still_valid(self, dependencies: Dependencies, summarise: Callable[[ast.Module, str], object]) -> bool:
+    def still_valid(self, dependencies: Dependencies, summarise: Callable[[ast.Module, str, str], object]) -> bool:
         """Do the modules a cached result used still say the same thing? Unchanged content answers at once; changed
         content is summarised again and compared by the facts' digest."""
         for path, (content, facts) in dependencies.items():
@@ -157,11 +157,11 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def summarise(tree: ast.Module, path: str) -> object:
+def summarise(tree: ast.Module, path: str, source: str) -> object:
     """The rule catalogue's module summary (imported on first use: most runs never need one)."""
     from .rules.analysis.summaries import summarise as summarise_module
 
-    return summarise_module(tree, path)
+    return summarise_module(tree, path, source)
 
 
 _projects: dict[tuple[str, ...], Project] = {}

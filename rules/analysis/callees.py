@@ -43,6 +43,51 @@ def own_summary(context: FileContext) -> ModuleSummary | None:
     return context.shared[key]  # type: ignore[return-value]
 
 
+def _declared(context: FileContext) -> frozenset[str]:
+    """Names bound at the top of the file (defs, classes, assignments, imports), read from the libcst module
+    (stubbed bodies keep their `def` lines): a call of anything else needs no summary, so none is computed."""
+    key = "callees.declared"
+    found = context.shared.get(key)
+    if found is None:
+        names: set[str] = set()
+        for statement in context.module.body:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                names.add(statement.name.value)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign):
+                        names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+                    elif isinstance(small, cst.Import):
+                        names.update((a.evaluated_alias or a.evaluated_name).split(".")[0] for a in small.names)
+                    elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                        names.update(a.evaluated_alias or a.evaluated_name for a in small.names)
+            elif isinstance(statement, (cst.If, cst.Try)):
+                names.update(_imported_in_block(statement))
+        found = context.shared[key] = frozenset(names)
+    return found  # type: ignore[return-value]
+
+
+def _imported_in_block(statement: cst.CSTNode) -> set[str]:
+    """Imports guarded by `if`/`try` at the top of the file (`try: from .nets import D except ImportError: ...`)."""
+    names: set[str] = set()
+    for node in _walk_imports(statement):
+        if isinstance(node, cst.Import):
+            names.update((a.evaluated_alias or a.evaluated_name).split(".")[0] for a in node.names)
+        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            names.update(a.evaluated_alias or a.evaluated_name for a in node.names)
+    return names
+
+
+def _walk_imports(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    for child in node.children:
+        if isinstance(child, (cst.Import, cst.ImportFrom)):
+            out.append(child)
+        elif not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)):
+            out.extend(_walk_imports(child))
+    return out
+
+
 def _where(context: FileContext, summary: ModuleSummary, line: int) -> str:
     if os.path.abspath(summary.path) == os.path.abspath(context.path):
         return f"line {line}"
@@ -86,6 +131,8 @@ def _named(context: FileContext, func: cst.BaseExpression) -> tuple[ModuleSummar
     bound = context.imports.lookup(dotted.partition(".")[0])
     if bound is not None and bound.split(".")[0] in _FRAMEWORKS:
         return None  # `tf.foo(...)`, `torch.bar(...)`: third-party, never a project module
+    if dotted.partition(".")[0] not in _declared(context):
+        return None  # neither defined nor imported at the top of this file: a local or a builtin
     summary = own_summary(context)
     if summary is None:
         return None

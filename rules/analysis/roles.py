@@ -251,7 +251,7 @@ def _inherited_in(text: "FileText") -> "dict[str, tuple[str, str]]":
         has_lambda = has_word(text.source, ("Lambda",))
         if text.tree is None or not (has_private or has_lambda):
             return {}
-        callers, lambdas = call_graph(text.tree, has_lambda)
+        callers, lambdas = call_graph(text.tree, text.source)
         return inherited_roles(callers, lambdas, text.settings.metric_name_patterns)
 
     return text.memo("roles.inherited_in", compute)

@@ -24,7 +24,9 @@ unknown stays unknown: a call site never reports from a guess. Recursion and cyc
 from __future__ import annotations
 
 import ast
+import bisect
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from lint_eps.imports import canonical
@@ -130,7 +132,7 @@ class ModuleSummary:
 
     def call_graph(self) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
         if self.lazy is not None and not self.callers and not self.lambdas:
-            self.callers, self.lambdas = call_graph(self.lazy.tree, self.lazy.mentions_lambda)
+            self.callers, self.lambdas = call_graph(self.lazy.tree, self.lazy.source)
         return self.callers, self.lambdas
 
     def fingerprint(self) -> str:
@@ -229,9 +231,10 @@ def _argument(call: ast.Call, position: int, keyword: str | None) -> ast.expr | 
 
 # -- the summariser -----------------------------------------------------------------------------------------
 class _Summariser:
-    def __init__(self, tree: ast.Module, path: str) -> None:
+    def __init__(self, tree: ast.Module, path: str, source: str = "") -> None:
         self.tree = tree
         self.path = path
+        self.source = source
         self.names, self.project_imports = _imports(tree)
         self.defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.class_defs: dict[str, ast.ClassDef] = {}
@@ -245,8 +248,6 @@ class _Summariser:
                 name = node.targets[0].id
                 # A name assigned twice at module level is not one value.
                 self.module_assigns[name] = node.value if name not in self.module_assigns else None  # type: ignore[assignment]
-        # A Keras `Lambda` layer needs Keras (or tf.keras) imported: otherwise its search is skipped.
-        self.mentions_lambda = any(canonical(v).split(".")[0] in ("keras", "tensorflow") for v in self.names.values())
         self.uses_torch = any(v.split(".")[0] == "torch" for v in self.names.values())
         self.function_facts: dict[str, Fact | None] = {}
         self.class_facts: dict[str, ClassFacts] = {}
@@ -693,45 +694,56 @@ def _added(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[
     return [c.args[0] for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]
 
 
-def call_graph(tree: ast.Module, lambdas_possible: bool = True) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """(private helper -> its callers, Lambda functions) among top-level functions: a helper (`_name`) is listed
-    only when every use of its name in the module is a direct call from a top-level function (passed as a value,
-    called from a method or from module code: its callers cannot all be known). Public functions are never
-    listed: their callers may live in other modules. `lambdas_possible=False` (no `Lambda` in the text) skips the
-    search for Keras Lambda layers."""
-    defs = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    private = {name for name in defs if name.startswith("_") and not name.startswith("__")}
-    if not private and not lambdas_possible:
-        return {}, frozenset()
-    uses: dict[str, int] = {}
-    lambdas: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in private:
-            uses[node.id] = uses.get(node.id, 0) + 1
-        elif lambdas_possible and isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in defs:
-            func = node.func
-            leaf = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if leaf == "Lambda":
-                lambdas.add(node.args[0].id)
+def call_graph(tree: ast.Module, source: str) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """(private helper -> its callers, Lambda functions) among top-level functions.
+
+    A helper (`_name`) is listed only when every mention of its name in the text, but its `def`, is a direct call
+    `_name(` inside a top-level function: passed as a value, called from module code, named in a docstring or a
+    comment, its callers cannot all be known, so it is left out (the safe side). Public functions are never
+    listed: their callers may live in other modules. Read from the text and the top-level `def` lines only: no
+    walk of the tree (this runs for every file with a private helper)."""
+    tops = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    private = {node.name for node in tops if node.name.startswith("_") and not node.name.startswith("__")}
+    lambdas = frozenset(m.group(1) for m in _LAMBDA_CALL.finditer(source) if m.group(1) in {n.name for n in tops}) if "Lambda" in source else frozenset()
+    if not private:
+        return {}, lambdas
+    starts = [0]
+    for match in _LINE_END.finditer(source):
+        starts.append(match.end())
+    spans = sorted(
+        (starts[node.lineno - 1] if node.lineno - 1 < len(starts) else len(source), starts[node.end_lineno] if node.end_lineno is not None and node.end_lineno < len(starts) else len(source), node.name)
+        for node in tops
+    )
+    begins = [span[0] for span in spans]
     callers: dict[str, list[str]] = {}
-    calls: dict[str, int] = {}
-    if uses:
-        for function in tree.body:
-            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            for node in ast.walk(function):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in uses and node.func.id != function.name:
-                    callers.setdefault(node.func.id, []).append(function.name)
-                    calls[node.func.id] = calls.get(node.func.id, 0) + 1
-    graph = {name: tuple(dict.fromkeys(found)) for name, found in callers.items() if calls[name] == uses.get(name, 0)}
-    return graph, frozenset(lambdas)
+    excluded: set[str] = set()
+    for match in _PRIVATE_NAME.finditer(source):
+        name = match.group(1)
+        if name not in private or name in excluded:
+            continue
+        before = source[max(0, match.start() - 12) : match.start()]
+        if re.search(r"\bdef\s+$", before):
+            continue  # its own definition
+        index = bisect.bisect_right(begins, match.start()) - 1
+        holder = spans[index] if index >= 0 and match.start() < spans[index][1] else None
+        if match.group(2) is None or holder is None or holder[2] == name:
+            excluded.add(name)
+            continue
+        callers.setdefault(name, []).append(holder[2])
+    graph = {name: tuple(dict.fromkeys(found)) for name, found in callers.items() if name not in excluded}
+    return graph, lambdas
 
 
-def summarise(tree: ast.Module, path: str) -> ModuleSummary:
+_PRIVATE_NAME = re.compile(r"(?<![\w.])(_[A-Za-z0-9_]*)\b(\s*\()?")
+_LAMBDA_CALL = re.compile(r"\bLambda\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def summarise(tree: ast.Module, path: str, source: str = "") -> ModuleSummary:
     """Every top-level function's and class's facts (computed eagerly: summaries are small and cached)."""
-    summariser = _Summariser(tree, path)
+    summariser = _Summariser(tree, path, source)
     summary = ModuleSummary(path, project_imports=summariser.project_imports)
-    summary.callers, summary.lambdas = call_graph(tree, summariser.mentions_lambda)
+    summary.callers, summary.lambdas = call_graph(tree, summariser.source)
     for name in summariser.defs:
         fact = summariser.function(name)
         if fact is not None:
@@ -762,8 +774,8 @@ def _object_fact(summariser: _Summariser, name: str) -> Fact | None:
     return fact
 
 
-def summarise_lazily(tree: ast.Module, path: str) -> ModuleSummary:
+def summarise_lazily(tree: ast.Module, path: str, source: str = "") -> ModuleSummary:
     """The summary of the module being linted: each fact computed when a call site first asks for it (most
     files ask for a few, or none). Never used as another file's dependency: it has no digest."""
-    summariser = _Summariser(tree, path)
+    summariser = _Summariser(tree, path, source)
     return ModuleSummary(path, project_imports=summariser.project_imports, lazy=summariser)
