@@ -78,6 +78,10 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
     too_big = over_size(path, len(data), settings)
     if too_big is not None:
         return _over_budget(path, too_big, codes)
+    if path.endswith(".ipynb"):
+        from .notebook_lint import lint_notebook  # a notebook: its code cells as one program
+
+        return lint_notebook(path, data, settings, mode, codes, prefilter)
     try:
         decoded = decode_source(data)
     except SourceError as exc:

@@ -66,6 +66,10 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
                 }
             ],
         }
+        if d.cell is not None:
+            # A notebook: the region's rows count in this cell (1-based among all the notebook's cells).
+            result["properties"] = {"cell": d.cell}
+            result["message"]["text"] = f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.message}"  # type: ignore[index]
         if d.fix is not None:
             result["fixes"] = [
                 {
