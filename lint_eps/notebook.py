@@ -473,3 +473,29 @@ def cell_diff(path: str, notebook: Notebook, sources: dict[int, str]) -> str:
                 lines[-1] += "\n\\ No newline at end of cell\n"
         out.append("".join(difflib.unified_diff(old_lines, new_lines, f"a/{path}:cell {cell.index}", f"b/{path}:cell {cell.index}")))
     return "".join(out)
+
+
+# -- running a notebook as a module (the verifier) ----------------------------------------------------------
+
+
+def read_program(path: str) -> str:
+    """The program of a notebook file's code cells, IPython lines masked (raises OSError or NotebookError)."""
+    with open(path, "rb") as handle:
+        return Program.of(Notebook.parse_bytes(handle.read())).source
+
+
+class NotebookLoader:
+    """An import loader that runs a notebook's code cells as one module (`lint-eps verify nb.ipynb::fn`): the
+    program the linter reads, so its rows are the rows the findings were placed on. IPython lines do nothing, and
+    cells under a cell magic (`%%time`) or that are not Python are not run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def create_module(self, spec: object) -> None:
+        return None  # the default module
+
+    def exec_module(self, module: object) -> None:
+        code = compile(read_program(self.path), self.path, "exec", dont_inherit=True)
+        module.__file__ = self.path  # type: ignore[attr-defined]
+        exec(code, module.__dict__)  # noqa: S102 - the verifier runs the user's code, in a worker process
