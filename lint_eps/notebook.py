@@ -468,9 +468,10 @@ def cell_diff(path: str, notebook: Notebook, sources: dict[int, str]) -> str:
             continue
         old_lines = cell.source.splitlines(keepends=True)
         new_lines = new.splitlines(keepends=True)
-        for lines in (old_lines, new_lines):
-            if lines and not lines[-1].endswith(("\n", "\r")):
-                lines[-1] += "\n\\ No newline at end of cell\n"
+        # Jupyter ends a cell without a newline: say so only where a fix changed that.
+        unended = [lines for lines in (old_lines, new_lines) if lines and not lines[-1].endswith(("\n", "\r"))]
+        for lines in unended:
+            lines[-1] += "\n" if len(unended) == 2 else "\n\\ No newline at end of cell\n"
         out.append("".join(difflib.unified_diff(old_lines, new_lines, f"a/{path}:cell {cell.index}", f"b/{path}:cell {cell.index}")))
     return "".join(out)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from readme_snippets import readme_blocks
 
 nbformat = pytest.importorskip("nbformat", reason="the tests write real notebooks with nbformat (pip install nbformat)")
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
@@ -154,9 +155,7 @@ def test_diff_shows_the_cell_and_changes_nothing(project: Path) -> None:
         " ",
         " def bce(y, logits):",
         f"-{LOSS_LINE}",
-        "\\ No newline at end of cell",
         f"+{FIXED_LINE}",
-        "\\ No newline at end of cell",
     ]
     assert "Would fix 1 finding in 1 file" in result.stderr
 
@@ -263,3 +262,11 @@ def test_non_python_notebook_is_not_linted(project: Path) -> None:
     nbformat.write(notebook, str(project / "analysis.ipynb"))
     result = run_cli(["--no-cache", "analysis.ipynb"], project)
     assert result.returncode == 0 and "All checks passed!" in result.stdout
+
+
+def test_readme_notebook_example_is_what_lint_eps_prints(project: Path) -> None:
+    (block,) = readme_blocks("## Jupyter notebooks", "console")
+    command, expected = block.split("\n", 1)
+    assert command == "$ lint-eps train.ipynb"
+    write_notebook(project / "train.ipynb")
+    assert run_cli(["train.ipynb"], project).stdout == expected
