@@ -10,7 +10,7 @@ back into cells, and only the cells that changed are written into the file (`Not
 from __future__ import annotations
 
 from .add_noqa import NOT_SUPPRESSIBLE, add_noqa
-from .budget import within_time
+from .budget import over_size, within_time
 from .diagnostic import Diagnostic
 from .engine import SYNTAX_ERROR, lint_source
 from .fixes import fix_source
@@ -37,6 +37,9 @@ def lint_notebook(path: str, data: bytes, settings: Settings, mode: FixMode, cod
     except NotebookError as exc:
         return FileResult(path, [_error(path, SYNTAX_ERROR, exc.message, exc.row, exc.column)] if SYNTAX_ERROR in codes else [])
     program = Program.of(notebook)
+    too_big = over_size(path, len(program.source.encode("utf-8", "surrogatepass")), settings)
+    if too_big is not None:
+        return _over_budget(path, too_big, codes)
     if not mode.active:
         found = _lint(program, path, settings, codes, prefilter)
         if isinstance(found, Diagnostic):

@@ -91,10 +91,15 @@ def test_json_sarif_and_github_formats_give_the_cell(project: Path) -> None:
     assert "file=train.ipynb,line=8,col=32,endLine=8,endColumn=63::cell 5:8:32: EPS202 " in github
 
 
-def test_folders_include_notebooks_but_not_checkpoints(project: Path) -> None:
+def test_folders_include_notebooks_but_not_checkpoints_or_other_languages(project: Path) -> None:
     (project / "notebooks" / ".ipynb_checkpoints").mkdir(parents=True)
     write_notebook(project / "notebooks" / "train.ipynb")
     write_notebook(project / "notebooks" / ".ipynb_checkpoints" / "train-checkpoint.ipynb")
+    # An R notebook: its cells are not Python (and not a syntax error).
+    r_notebook = new_notebook(cells=[new_code_cell("library(ggplot2)\nif (n > 0) { rate <- hits / n }")])
+    r_notebook.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    r_notebook.metadata["language_info"] = {"name": "R"}
+    nbformat.write(r_notebook, str(project / "notebooks" / "analysis.ipynb"))
     result = run_cli(["--no-cache", "--output-format", "json", "."], project)
     assert sorted({d["filename"] for d in json.loads(result.stdout)}) == [os.path.join("notebooks", "train.ipynb")]
 
@@ -255,18 +260,21 @@ def test_magic_like_text_inside_strings_and_brackets_is_python(project: Path) ->
     assert [(d["code"], d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [("EPS101", 2, 2)]
 
 
-def test_non_python_notebook_is_not_linted(project: Path) -> None:
-    notebook = new_notebook(cells=[new_code_cell("x <- log(p)")])
-    notebook.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
-    notebook.metadata["language_info"] = {"name": "R"}
-    nbformat.write(notebook, str(project / "analysis.ipynb"))
-    result = run_cli(["--no-cache", "analysis.ipynb"], project)
-    assert result.returncode == 0 and "All checks passed!" in result.stdout
-
-
 def test_readme_notebook_example_is_what_lint_eps_prints(project: Path) -> None:
     (block,) = readme_blocks("## Jupyter notebooks", "console")
     command, expected = block.split("\n", 1)
     assert command == "$ lint-eps train.ipynb"
     write_notebook(project / "train.ipynb")
     assert run_cli(["train.ipynb"], project).stdout == expected
+
+
+def test_the_size_budget_counts_code_not_outputs(project: Path) -> None:
+    """A notebook's plots (base64 images in its outputs) are not code: the size budget is for the code cells."""
+    cells = training_cells()
+    cells[-1].outputs[0]["data"]["image/png"] = "iVBORw0KGgo" * 2000  # a 22 kB plot
+    write_notebook(project / "plots.ipynb", cells)
+    result = run_cli(["--no-cache", "--max-file-size", "5000", "--output-format", "json", "plots.ipynb"], project)
+    assert [d["code"] for d in json.loads(result.stdout)] == ["EPS202", "EPS302"]
+    result = run_cli(["--no-cache", "--max-file-size", "300", "--output-format", "json", "plots.ipynb"], project)
+    (skipped,) = json.loads(result.stdout)
+    assert skipped["code"] == "EPS005" and "over the size budget of 300 bytes" in skipped["message"]
