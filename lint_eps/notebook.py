@@ -286,15 +286,11 @@ def mask_cell(source: str) -> MaskedCell:
         match = _LINE_ESCAPE.match(line) or _ASSIGNED_ESCAPE.match(line) or _HELP.match(line)
         if match is None or (match.re is _LINE_ESCAPE and line.lstrip().startswith("!=")):
             continue
+        # Only where a statement starts: inside a string or a bracket, `%` and `!` are Python.
+        if not _at_statement_start(_join(lines[:number], masked)):
+            continue
         masked[number] = (match.group("indent") + _placeholder(match.group("escape")), line)
         continued = line.endswith("\\") and match.re is not _HELP
-    if masked:
-        starts = _statement_starts(_join(lines, masked))
-        if starts is not None:
-            for number in [n for n in masked if n + 1 not in starts and not lines[n][0].strip() == ""]:
-                # Inside a string or a bracket: Python, not a magic (a continuation line goes with its magic).
-                if number - 1 not in masked or not lines[number - 1][0].endswith("\\"):
-                    del masked[number]
     text = _join(lines, masked)
     error = _syntax_error(text)
     if error is not None:
@@ -313,22 +309,17 @@ def _all_comments(lines: list[tuple[str, str]], skipped: str | None = None) -> M
     return MaskedCell("".join(_comment(line) + ending for line, ending in lines), restores, skipped=skipped)
 
 
-def _statement_starts(text: str) -> set[int] | None:
-    """Rows (1-based) where a logical line starts, or None when the text does not tokenize."""
-    starts: set[int] = set()
-    at_start = True
+def _at_statement_start(before: str) -> bool:
+    """Whether the text `before` a line ends between two statements: it tokenizes to the end (inside a bracket, a
+    string or after a backslash, the tokenizer stops with "EOF in multi-line ...")."""
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT):
-                if token.type == tokenize.NEWLINE:
-                    at_start = True
-                continue
-            if at_start:
-                starts.add(token.start[0])
-                at_start = False
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return starts
+        for _ in tokenize.generate_tokens(io.StringIO(before).readline):
+            pass
+    except tokenize.TokenError:
+        return False
+    except SyntaxError:  # a mistake of its own (reported with the cell): the line may still be a magic
+        return True
+    return True
 
 
 def _syntax_error(text: str) -> tuple[str, int, int] | None:

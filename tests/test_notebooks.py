@@ -278,3 +278,11 @@ def test_the_size_budget_counts_code_not_outputs(project: Path) -> None:
     result = run_cli(["--no-cache", "--max-file-size", "300", "--output-format", "json", "plots.ipynb"], project)
     (skipped,) = json.loads(result.stdout)
     assert skipped["code"] == "EPS005" and "over the size budget of 300 bytes" in skipped["message"]
+
+
+def test_percent_at_the_start_of_a_continuation_line_is_python(project: Path) -> None:
+    """`% 3` continuing a bracket is the modulo operator, not a magic: the cell is linted, not a syntax error."""
+    cells = [new_code_cell('import numpy as np\nlabel = ("%d items"\n         % 3)\n\n\ndef ratio(y_true, y_pred):\n    return np.sum(y_pred) / np.sum(y_true)')]
+    write_notebook(project / "m.ipynb", cells)
+    result = run_cli(["--no-cache", "--output-format", "json", "m.ipynb"], project)
+    assert [(d["code"], d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [("EPS101", 1, 7)]
