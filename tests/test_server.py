@@ -474,6 +474,8 @@ async def test_configuration_changes_apply_without_restart(proj: Path) -> None:
 
         # The project's pyproject.toml edited on disk (the client reports watched files): picked up too.
         assert [r.method for r in ed.registrations] == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+        patterns = [w["globPattern"] for w in ed.registrations[0].register_options["watchers"]]  # type: ignore[index]
+        assert "**/pyproject.toml" in patterns and "**/*.py" in patterns
         pyproject = proj / "pyproject.toml"
         pyproject.write_text("[tool.lint-eps]\nper-file-ignores = { 'src/*.py' = ['EPS202'] }\n", encoding="utf-8")
         mark = ed.mark()
@@ -502,6 +504,40 @@ async def test_configuration_changes_apply_without_restart(proj: Path) -> None:
             types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)])
         )
         assert len(await ed.next_publish(uri, after=mark)) == 3
+
+
+@pytest.mark.asyncio
+async def test_saving_a_module_refreshes_the_open_files_that_import_it(proj: Path) -> None:
+    """Issue 12: train.py's finding depends on what nets.py's discriminator() returns."""
+    nets = write(proj / "src" / "nets.py", """\
+        import torch
+
+
+        def discriminator(x, w):
+            return torch.sigmoid(x @ w)
+        """)
+    train = write(proj / "src" / "train.py", """\
+        import torch
+
+        from nets import discriminator
+
+
+        def d_loss(x, w):
+            return -torch.log(discriminator(x, w)).mean()
+        """)
+    async with editor(proj) as ed:
+        train_uri = ed.open(train)
+        (finding,) = await ed.next_publish(train_uri, version=1)
+        assert finding.code == "EPS201"
+        nets_uri = ed.open(nets)
+        await ed.next_publish(nets_uri, version=1)
+        # The user makes discriminator() return logits and saves nets.py: train.py is re-linted.
+        version = ed.replace(nets_uri, "return torch.sigmoid(x @ w)", "return x @ w")
+        await ed.next_publish(nets_uri, version=version)
+        nets.write_text(ed.texts[nets_uri], encoding="utf-8")
+        mark = ed.mark()
+        ed.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=nets_uri)))
+        assert await ed.next_publish(train_uri, after=mark) == []
 
 
 @pytest.mark.asyncio

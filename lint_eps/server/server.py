@@ -10,6 +10,7 @@ once. Code actions and hovers lint the current version first if the debounce has
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,7 +23,7 @@ from .. import __version__
 from ..config import CONFIG_NAMES, ConfigError
 from . import notebooks
 from .actions import FIX_ALL_KIND, Document, code_actions, hover
-from .lint import SECTION, ClientSettings, LintResult, lint_document
+from .lint import SECTION, ClientSettings, LintResult, lint_document, uri_to_path
 
 
 DEBOUNCE_SECONDS = 0.3
@@ -165,6 +166,22 @@ class LintEpsServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=document.uri, version=document.version, diagnostics=document.published())
         )
 
+    def relint_importers(self, uri: str) -> None:
+        """Open documents whose findings used the summary of the file at `uri` (issue 12): linted again, since
+        what it returns, or what its classes hold, may have changed."""
+        path = uri_to_path(uri)
+        if path is None:
+            return
+        path = os.path.abspath(path)
+        for other, (_, document) in list(self.documents.items()):
+            if other != uri and path in document.result.deps:
+                self.documents.pop(other, None)
+                self.schedule(other)
+        for notebook_uri, (_, lint) in list(self.notebooks.items()):  # a notebook importing the module
+            if path in lint.result.deps:
+                self.notebooks.pop(notebook_uri, None)
+                self.schedule(notebook_uri)
+
     def relint_all(self) -> None:
         self.generation += 1
         self.reported.clear()
@@ -212,6 +229,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
     async def initialized(ls: LintEpsServer, params: types.InitializedParams) -> None:
         if ls._capability("workspace", "did_change_watched_files", "dynamic_registration"):
             watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES]
+            watchers.append(types.FileSystemWatcher(glob_pattern="**/*.py"))  # modules others import (issue 12)
             try:
                 await ls.client_register_capability_async(
                     types.RegistrationParams(
@@ -252,8 +270,10 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
         uri = params.text_document.uri
         if uri.rsplit("/", 1)[-1] in CONFIG_NAMES:
             ls.relint_all()
-        elif ls._open(uri) is not None:
-            ls.schedule(uri)
+        else:
+            if ls._open(uri) is not None:
+                ls.schedule(uri)
+            ls.relint_importers(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LintEpsServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -295,6 +315,9 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
     def did_change_watched_files(ls: LintEpsServer, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for change in params.changes):
             ls.relint_all()
+            return
+        for change in params.changes:  # a module changed on disk (a checkout, another editor)
+            ls.relint_importers(change.uri)
 
     notebooks.register(server)
     return server
