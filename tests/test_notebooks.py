@@ -286,3 +286,21 @@ def test_percent_at_the_start_of_a_continuation_line_is_python(project: Path) ->
     write_notebook(project / "m.ipynb", cells)
     result = run_cli(["--no-cache", "--output-format", "json", "m.ipynb"], project)
     assert [(d["code"], d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [("EPS101", 1, 7)]
+
+
+def test_a_notebook_uses_the_project_modules_it_imports_and_the_cache_follows_them(project: Path) -> None:
+    """A notebook's `from nets import discriminator` reads the project's module, as a file's import does, and a
+    change to that module re-lints the notebook instead of serving its cached findings."""
+    nets = project / "nets.py"
+    nets.write_text("import torch\n\n\ndef discriminator(x, w):\n    return torch.sigmoid(x @ w)\n", encoding="utf-8")
+    cells = [
+        new_markdown_cell("# GAN"),
+        new_code_cell("%load_ext autoreload\nimport torch\nfrom nets import discriminator"),
+        new_code_cell("def d_loss(x, w):\n    return -torch.log(discriminator(x, w)).mean()"),
+    ]
+    write_notebook(project / "gan.ipynb", cells)
+    first = json.loads(run_cli(["--output-format", "json", "gan.ipynb"], project).stdout)
+    assert [(d["code"], d["cell"], d["location"]["row"]) for d in first] == [("EPS201", 3, 2)]
+    assert "nets.py:5" in first[0]["related"][0]["message"]
+    nets.write_text("import torch\n\n\ndef discriminator(x, w):\n    return x @ w\n", encoding="utf-8")
+    assert json.loads(run_cli(["--output-format", "json", "gan.ipynb"], project).stdout) == []
