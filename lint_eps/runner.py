@@ -79,6 +79,10 @@ def _over_budget(path: str, diagnostic: Diagnostic, codes: frozenset[str]) -> Fi
 
 def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMode(), *, prefilter: bool = True) -> FileResult:
     codes = selected_codes(settings, path)
+    if path.endswith(".ipynb"):
+        from .notebook_lint import lint_notebook  # a notebook: its code cells as one program (and its size)
+
+        return lint_notebook(path, data, settings, mode, codes, prefilter)
     too_big = over_size(path, len(data), settings)
     if too_big is not None:
         return _over_budget(path, too_big, codes)
@@ -181,6 +185,8 @@ def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) ->
 
 
 def _over_size(path: str, settings: Settings) -> Diagnostic | None:
+    if path.endswith(".ipynb"):
+        return None  # the budget is for the code, not the plots in the outputs: measured on the code cells
     try:
         size = os.path.getsize(path)
     except OSError:

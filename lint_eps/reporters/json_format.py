@@ -1,4 +1,5 @@
-"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row.
+"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row
+and cell (in a notebook, the 1-based cell the rows count in, as ruff reports it; null in a Python file).
 
 Three extra keys, which ruff-shaped consumers ignore: `severity` ("warning" for a rule's finding, "error" for a
 file that could not be checked), `details` (the full explanation behind the one-line message) and `related` (the
@@ -24,6 +25,7 @@ def as_ruff_dict(diagnostic: Diagnostic) -> dict[str, object]:
         "fix": data["fix"],
         "url": data["url"],
         "noqa_row": data["noqa_row"],
+        "cell": diagnostic.cell,
         "severity": diagnostic.severity,
         "details": data["details"],
         "related": data["related"],

@@ -52,7 +52,12 @@ def _import_module(job: dict[str, Any]) -> Any:
     parent = name.rpartition(".")[0]
     if parent:
         importlib.import_module(parent)  # so that relative imports in the module resolve
-    spec = importlib.util.spec_from_file_location(name, job["module_file"])
+    if job["module_file"].endswith(".ipynb"):
+        from lint_eps.notebook import NotebookLoader
+
+        spec = importlib.util.spec_from_loader(name, NotebookLoader(job["module_file"]), origin=job["module_file"])
+    else:
+        spec = importlib.util.spec_from_file_location(name, job["module_file"])
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {job['module_file']}")
     module = importlib.util.module_from_spec(spec)
@@ -76,8 +81,13 @@ def _watch(adapter: Any, module: Any, module_file: str, target: dict[str, Any]) 
     from . import checks, probes
 
     try:
-        with open(module_file, "rb") as handle:
-            text = decode_source(handle.read()).text
+        if module_file.endswith(".ipynb"):
+            from lint_eps.notebook import read_program
+
+            text = read_program(module_file)
+        else:
+            with open(module_file, "rb") as handle:
+                text = decode_source(handle.read()).text
         return probes.instrument(module, module_file, text, target["attr"], target["findings"], adapter.numeric)
     except Exception as exc:  # noqa: BLE001 - reported with the findings, never raised
         return checks.describe(exc)
