@@ -95,6 +95,8 @@ def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | 
 
 
 def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "") -> dict[str, Any]:
+    from . import gradients
+
     watch = None
     reason = None
     obj = getattr(module, target["attr"], None)
@@ -104,11 +106,14 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
             reason = watched
         else:
             watch, obj = watched, watched.obj
-    return _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+    outcome = _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+    if gradients.applies(target):  # EPS504/EPS505: decided by the gradient
+        outcome = gradients.amend(adapter, obj, target, watch, outcome)
+    return outcome
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -> dict[str, Any]:
-    from . import checks
+    from . import checks, models
 
     kind = target["kind"]
     if obj is None:
@@ -137,6 +142,8 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow)
+        if isinstance(subject, dict) and models.applies(target):  # a model builder or training step
+            return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
