@@ -53,18 +53,25 @@ def verify(adapter: Any, fn: Callable[..., Any], target: dict[str, Any], texts: 
         outcome = _torch_step(adapter.torch, fn, binary)
     else:
         return None
+    if outcome.pop("no_model", False) and not applies(target):
+        return None  # a function named on the command line that is no model builder or step: say why it was skipped before
     each = {k: outcome[k] for k in ("status", "message", "counterexample")}
     other = result("skipped", "not a model-level finding, and the function has no prediction parameter to fill")
     return {**outcome, "findings": [each if str(f["code"]).startswith(MODEL_CODES) else other for f in target.get("findings") or []]}
+
+
+def _no_model(message: str) -> dict[str, Any]:
+    """Skipped: the function neither builds a model nor trains one (a named function may be anything)."""
+    return {**result("skipped", message), "no_model": True}
 
 
 # -- comparing ------------------------------------------------------------------------------------------------
 Row = tuple[float, float, float, float | None, float]
 
 
-def _judge(rows: list[Row], setting: str, notes: list[str], built: str) -> dict[str, Any]:
+def _judge(rows: list[Row], setting: str, notes: list[str], built: str, shapes: dict[str, Any]) -> dict[str, Any]:
     """rows: (a, reported loss, exact loss, max |gradient| of each wrt the head's kernel; None: the code computes
-    no gradient)."""
+    no gradient). `shapes`: of the model's input and output, for the counterexample."""
     for a, reported, exact, grad, exact_grad in rows:
         off = not math.isfinite(reported) or abs(reported - exact) > TOLERANCE * abs(exact)
         stalled = grad is not None and (grad == 0 < exact_grad or not math.isfinite(grad))
@@ -80,12 +87,19 @@ def _judge(rows: list[Row], setting: str, notes: list[str], built: str) -> dict[
             f"{failure} at logits ±{a:g} ({setting}, float32); gradient wrt the last layer's kernel {gradient} "
             f"(exact loss: max |g| {exact_grad:.2g}); {built}"
         )
-        inputs = {"logits": {"shape": [], "values": f"±{a:g} where the label is 1/0"}}
+        inputs = _inputs(shapes, a, setting)
         return result("confirmed", "; ".join([message, *notes]), {"dtype": "float32", "inputs": inputs, "failure": failure})
     a, reported, exact, _, _ = rows[0]
     swept = ", ".join(f"±{r[0]:g}" for r in rows)
     message = f"reported loss equals the exact loss from the logits at {swept} ({reported:.5g} = {exact:.5g} at ±{a:g}; {setting}, float32); {built}"
     return result("not-reproduced", "; ".join([message, *notes]))
+
+
+def _inputs(shapes: dict[str, Any], a: float, setting: str) -> dict[str, Any]:
+    return {
+        "x": {"shape": shapes["x"], "values": shapes.get("x values", "random normal")},
+        "logits": {"shape": shapes["logits"], "values": f"±{a:g} ({setting.split(';')[0]})"},
+    }
 
 
 def _warned(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -135,7 +149,7 @@ def _build(fn: Callable[..., Any]) -> tuple[Any, str] | dict[str, Any]:
     name = getattr(fn, "__name__", "the function")
     attempts = arguments.calls(fn)
     if isinstance(attempts, str):
-        return result("skipped", f"no prediction parameter to fill, and cannot build the model: {attempts}")
+        return _no_model(f"no prediction parameter to fill, and cannot build the model: {attempts}")
     error: BaseException | None = None
     for kwargs, text in attempts:
         try:
@@ -159,7 +173,7 @@ def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:
     candidates = list(obj) if isinstance(obj, (tuple, list)) else list(obj.values()) if isinstance(obj, dict) else [obj]
     model = next((c for c in candidates if isinstance(c, keras.Model)), None)
     if model is None:
-        return result("skipped", f"{text.replace('model built by', '')} returned {type(obj).__name__}, not a Keras model: no model to check")
+        return _no_model(f"{text.replace('model built by ', '')} returned {type(obj).__name__}, not a Keras model: no model to check")
     loss = getattr(model, "loss", None)
     if loss is None:
         return result("skipped", f"the model is not compiled: no loss to compare ({text})")
@@ -217,9 +231,12 @@ def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:
         rows.append((a, *(totals / len(settings))))
     setting = "labels 1/0" if kind == "binary" else "label 0 of " + str(units)
     notes = _warned(caught)
+    if getattr(getattr(head, "activation", None), "__name__", "") in ("sigmoid", "softmax"):
+        notes.append(f"the {head.activation.__name__} is a Keras activation: its output carries its logits, which Keras 3 on TensorFlow reads back (not on the JAX or torch backends)")
     if keras.config.epsilon() != 1e-7:  # a global set by the code (EPS401/EPS402) changes the clip
         notes.insert(0, f"keras.config.epsilon() is {keras.config.epsilon():g} here, not the default 1e-07")
-    return _judge(rows, f"{setting}; the last layer `{head.name}` set to output them", notes, text)  # type: ignore[arg-type]
+    shapes = {"x": [BATCH, *[d or 8 for d in model.inputs[0].shape[1:]]], "logits": [BATCH, *[d or 8 for d in model.outputs[0].shape[1:]]]}
+    return _judge(rows, f"{setting}; the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
 
 
 def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
@@ -257,10 +274,10 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
             else "y" if TARGET_NAMES.match(lower) else "optimizer" if OPTIMIZER_NAMES.match(lower) else None
         )
         if role is None:
-            return result("skipped", f"no prediction parameter to fill, and `{p.name}` of {name} is not a model, a batch, inputs, targets or an optimizer")
+            return _no_model(f"no prediction parameter to fill, and `{p.name}` of {name} is not a model, a batch, inputs, targets or an optimizer")
         roles[p.name] = role
     if "model" not in roles.values():
-        return result("skipped", f"no prediction parameter to fill, and {name} takes no model to give confident logits")
+        return _no_model(f"no prediction parameter to fill, and {name} takes no model to give confident logits")
     units = 1 if binary else arguments.SIZE
     rows = []
     call = ""
@@ -288,7 +305,7 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
         except RuntimeError as exc:
             if "between 0 and 1" in str(exc):
                 failure = describe(exc)
-                inputs = {"logits": {"shape": [], "values": f"±{a:g} where the label is 1/0"}}
+                inputs = _inputs({"x": list(x.shape), "logits": [BATCH, 1], "x values": "-1/+1 in feature 0, else 0"}, a, "labels 1/0")
                 return result("confirmed", f"{failure} at logits ±{a:g} (labels 1/0, float32); {call}", {"dtype": "float32", "inputs": inputs, "failure": failure})
             return result("error", f"{call} raised {describe(exc)}")
         reported = _scalar(torch, returned)
@@ -301,7 +318,8 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
         (exact_grad,) = torch.autograd.grad(exact, [weight])
         rows.append((a, reported, float(exact), grad, _max_abs(exact_grad.numpy())))
     setting = "labels 1/0" if binary else f"label i at class i of {units}"
-    return _judge(rows, f"{setting}; a linear head set to output them", [], call)
+    shapes = {"x": list(x.shape), "logits": [int(x.shape[0]), units], "x values": "-1/+1 in feature 0, else 0" if binary else "one-hot rows"}
+    return _judge(rows, f"{setting}; a linear head set to output them", [], call, shapes)
 
 
 def _torch_word(role: str, binary: bool) -> str:
