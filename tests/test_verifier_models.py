@@ -179,3 +179,21 @@ def test_the_examples_training_step_is_confirmed(torch_run):
     example = [r for r in json.loads(torch_run[0].stdout) if r["filename"] == "examples/torch_training.py"]
     assert [(r["code"], r["status"]) for r in example] == [("EPS301", "confirmed")]
     assert example[0]["message"] == record["message"]  # the same step, the same numbers
+
+
+# -- JAX ----------------------------------------------------------------------------------------------------
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install jax)")
+def test_jax_gradients_through_a_function_and_a_factory():
+    result = verify("--fixed", "--output-format", "json", f"{FIXTURES}/jax_gradient_forms.py")
+    records = records_of(result)
+    assert result.returncode == 0, result.stderr
+    root = records["EPS505", "triplet_distance_loss"]
+    assert root["status"] == "confirmed", root
+    assert root["message"] == (
+        "gradient is nan at anchor = positive (coincident, random normal (4,)) in float32 (the output is finite); "
+        "`jnp.sqrt(jnp.sum((anchor - positive) ** 2, axis=-1))` is 0 there"
+    )
+    gate = records["EPS504", "make_gate.<locals>.gate"]
+    assert gate["status"] == "confirmed", gate
+    assert gate["message"] == "gradient is nan at x = -100 (4,) in float32 (the output is finite); `1.0 / (1.0 + jnp.exp(-x))` makes inf there; built by make_gate()"
+    assert (root["fixed"]["status"], gate["fixed"]["status"]) == ("not-reproduced", "not-reproduced")

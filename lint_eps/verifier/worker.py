@@ -95,7 +95,7 @@ def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | 
 
 
 def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "") -> dict[str, Any]:
-    from . import gradients
+    from . import checks, gradients
 
     watch = None
     reason = None
@@ -106,6 +106,8 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
             reason = watched
         else:
             watch, obj = watched, watched.obj
+    if watch is not None and gradients.decides_all(adapter, target):  # EPS504/EPS505 only: the value grid shows nothing
+        return gradients.amend(adapter, watch.obj, target, watch, _per_finding(checks.result("skipped", "not run"), target))
     outcome = _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
     if gradients.applies(target):  # EPS504/EPS505: decided by the gradient
         outcome = gradients.amend(adapter, obj, target, watch, outcome)
