@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_verifier import FIXTURES, HAS_TF, needs_tf, verify
+from test_verifier import FIXTURES, HAS_TF, needs_tf, verify
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed (pip install torch==2.13.0)")
