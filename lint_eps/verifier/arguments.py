@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
+from dataclasses import dataclass
 from typing import Any, Callable
 
+SEED = 20240611
 SIZE = 4  # every size: small enough to run in milliseconds, large enough to be a real batch/feature axis
 SHAPES = ((16,), (16, 16, 3))  # tried in order for a `*shape` parameter: a vector, then an image
 SIZE_NAME = re.compile(
@@ -67,3 +70,29 @@ def _show(value: Any) -> str:
     if isinstance(value, (int, tuple)):
         return repr(value)
     return f"{type(value).__name__}()"
+
+
+@dataclass
+class Failure:
+    message: str
+    raised: bool  # the call raised (an error), rather than not being possible (a skip)
+
+
+def build(fn: Callable[..., Any], identity: Callable[[], Any] | None = None) -> tuple[Any, str] | Failure:
+    """Call `fn` (a builder or a class) with the first arguments of `calls` that work: (what it returned, the call
+    as written), or why it cannot be called / what it raised. Torch's generator is seeded first, so that randomly
+    initialised weights, and the counterexamples found with them, are the same on every run."""
+    name = getattr(fn, "__name__", "the function")
+    attempts = calls(fn, identity)
+    if isinstance(attempts, str):
+        return Failure(attempts, False)
+    error: BaseException | None = None
+    for kwargs, text in attempts:
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(SEED)
+        try:
+            return fn(**kwargs), f"{name}({text})"
+        except Exception as exc:  # noqa: BLE001 - the next shape, else reported
+            error = exc
+    message = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
+    return Failure(f"{name}({attempts[-1][1]}) raised {type(error).__name__}" + (f": {message[:200]}" if message else ""), True)

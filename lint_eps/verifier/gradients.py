@@ -92,27 +92,18 @@ def _callable(adapter: Any, obj: Any, target: dict[str, Any]) -> tuple[Callable[
             return result("skipped", f"`{target['attr']}()` returned {type(fn).__name__}, not the nested function `{target['inner']}`")
         made = f"; built by {target['attr']}()"
     elif target["kind"] == "class" and isinstance(obj, type):
-        identity = _identity(adapter)
-        attempts = arguments.calls(obj, identity)
-        if isinstance(attempts, str):
-            return result("skipped", f"cannot build `{obj.__name__}`: {attempts}")
-        error: BaseException | None = None
-        for kwargs, text in attempts:
-            try:
-                instance = obj(**kwargs)
-                break
-            except Exception as exc:  # noqa: BLE001 - the next shape, else reported
-                error = exc
-        else:
-            return result("error", f"building {obj.__name__}({attempts[-1][1]}) raised {describe(error)}")  # type: ignore[arg-type]
+        built = arguments.build(obj, _identity(adapter))
+        if isinstance(built, arguments.Failure):
+            return result("error" if built.raised else "skipped", f"cannot build `{obj.__name__}`: {built.message}")
+        instance, text = built
         method = target.get("method")
         if method in (None, "forward", "call", "__call__"):  # the module or layer itself
             fn = instance
             signature_of = getattr(instance, "forward", None) or getattr(instance, "call", None) or instance
-            made = f"; {obj.__name__}({text})"
+            made = f"; {text}"
         else:
             fn = signature_of = getattr(instance, method)
-            made = f"; {obj.__name__}({text}).{method}"
+            made = f"; {text}.{method}"
     else:
         return result("skipped", "the gradient is checked for module-level functions and classes only")
     try:

@@ -146,20 +146,14 @@ def _head(model: Any) -> Any | str:
 
 
 def _build(fn: Callable[..., Any]) -> tuple[Any, str] | dict[str, Any]:
-    name = getattr(fn, "__name__", "the function")
-    attempts = arguments.calls(fn)
-    if isinstance(attempts, str):
-        return _no_model(f"no prediction parameter to fill, and cannot build the model: {attempts}")
-    error: BaseException | None = None
-    for kwargs, text in attempts:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return fn(**kwargs), f"model built by {name}({text})"
-        except Exception as exc:  # noqa: BLE001 - the next shape, else reported
-            error = exc
-    assert error is not None
-    return result("error", f"building the model with {name}({attempts[-1][1]}) raised {describe(error)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = arguments.build(fn)
+    if isinstance(built, arguments.Failure):
+        if built.raised:
+            return result("error", f"building the model with {built.message}")
+        return _no_model(f"no prediction parameter to fill, and cannot build the model: {built.message}")
+    return built[0], f"model built by {built[1]}"
 
 
 def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:

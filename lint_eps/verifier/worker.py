@@ -115,7 +115,7 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -> dict[str, Any]:
-    from . import checks, models
+    from . import checks, models, modules
 
     kind = target["kind"]
     if obj is None:
@@ -141,6 +141,8 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
             return checks.result("skipped", f"{where} is not a Keras Metric or Loss subclass, so there is nothing to call it on")
         subject = checks.subject_for_class(obj, class_kind)
+        if class_kind == "module" and (isinstance(subject, dict) or target.get("method") not in (None, "forward")):
+            subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow)
