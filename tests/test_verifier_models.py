@@ -120,7 +120,7 @@ def torch_run() -> tuple[Any, dict[tuple[str | None, str], dict[str, Any]]]:
         pytest.skip("torch is not installed (pip install torch==2.13.0)")
     result = verify(
         "--fixed", "--output-format", "json", "--select", "EPS3,EPS5",
-        f"{FIXTURES}/torch_models.py", f"{FIXTURES}/torch_models.py::train_step_fixed", "examples/torch_training.py",
+        f"{FIXTURES}/torch_models.py", f"{FIXTURES}/torch_models.py::train_step_fixed", "examples/torch_training.py", "examples/torch_energy_models.py",
     )  # fmt: skip
     return result, records_of(result)
 
@@ -175,14 +175,14 @@ def test_modules_are_built_from_their_constructor_and_their_gradients_checked(to
 
 @needs_torch
 def test_modules_with_constructor_arguments_run_the_flagged_method(torch_run):
-    """EPS501/EPS503 in modules that take sizes (`Attention(dim)`) or hold the finding outside `forward`
-    (`EnergyModel.free_energy`): built with small sizes, the flagged method fed logits of ±1e2."""
+    """EPS501/EPS503 in modules that take sizes (the examples' `SelfAttention(dim)`) or hold the finding outside
+    `forward` (`EnergyModel.free_energy`): built with small sizes, the flagged method fed logits of ±1e2."""
     records = torch_run[1]
-    attention = records["EPS501", "Attention"]
+    attention = next(r for r in json.loads(torch_run[0].stdout) if r["function"] == "examples/torch_energy_models.py::SelfAttention")
     assert attention["status"] == "confirmed", attention
     assert attention["message"].startswith("nan output; nan gradient wrt x with x = +1e2 (1, 4) in float32; `torch.exp(scores) / ")
     assert attention["fixed"]["status"] == "not-reproduced"
-    assert "; called as Attention(dim=4).forward" in attention["fixed"]["message"]
+    assert "; called as SelfAttention(dim=4).forward" in attention["fixed"]["message"]
     energy = records["EPS503", "EnergyModel"]
     assert energy["status"] == "confirmed", energy
     assert energy["message"] == "inf output; nan gradient wrt v with v = +1e2 (1, 4) in float32; `torch.log(1 + torch.exp(v + self.bias))` is inf there"
@@ -193,7 +193,7 @@ def test_modules_with_constructor_arguments_run_the_flagged_method(torch_run):
 @needs_torch
 def test_the_examples_training_step_is_confirmed(torch_run):
     record = torch_run[1]["EPS301", "train_step"]
-    example = [r for r in json.loads(torch_run[0].stdout) if r["filename"] == "examples/torch_training.py"]
+    example = [r for r in json.loads(torch_run[0].stdout) if r["filename"] == "examples/torch_training.py" and r["code"].startswith("EPS3")]
     assert [(r["code"], r["status"]) for r in example] == [("EPS301", "confirmed")]
     assert example[0]["message"] == record["message"]  # the same step, the same numbers
 
