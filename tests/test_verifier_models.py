@@ -75,7 +75,9 @@ def test_sigmoid_head_with_from_logits_is_recovered_by_keras_on_tensorflow(keras
 def test_a_named_builder_without_findings_is_checked_too(keras_run):
     record = keras_run[1][None, "build_linear_head_fixed"]
     assert record["status"] == "not-reproduced", record
-    assert record["message"].startswith("reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30 (0.0067153 = 0.0067153 at ±5;")
+    assert record["message"].startswith(
+        "reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30, with right and with wrong labels (0.0067153 = 0.0067153 at ±5;"
+    )
 
 
 @needs_tf
@@ -119,7 +121,7 @@ def torch_run() -> tuple[Any, dict[tuple[str | None, str], dict[str, Any]]]:
     if not HAS_TORCH:
         pytest.skip("torch is not installed (pip install torch==2.13.0)")
     result = verify(
-        "--fixed", "--output-format", "json", "--select", "EPS3,EPS5",
+        "--fixed", "--output-format", "json", "--select", "EPS3,EPS303,EPS5",
         f"{FIXTURES}/torch_models.py", f"{FIXTURES}/torch_models.py::train_step_fixed", "examples/torch_training.py", "examples/torch_energy_models.py",
     )  # fmt: skip
     return result, records_of(result)
@@ -142,7 +144,27 @@ def test_double_sigmoid_in_a_training_step(torch_run):
     }
     fixed = records[None, "train_step_fixed"]
     assert fixed["status"] == "not-reproduced"
-    assert fixed["message"].startswith("reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30 (0.0067153 = 0.0067153 at ±5;")
+    assert fixed["message"].startswith(
+        "reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30, with right and with wrong labels (0.0067153 = 0.0067153 at ±5;"
+    )
+
+
+@needs_torch
+def test_double_softmax_and_saturated_sigmoid_in_training_steps(torch_run):
+    records = torch_run[1]
+    softmax = records["EPS301", "multiclass_step"]
+    assert softmax["status"] == "confirmed", softmax
+    # Logits (5, 0, 0, 0), label 0: exact log(1 + 3 exp(-5)); the second softmax keeps the loss near log(4).
+    assert softmax["message"].startswith("reported loss 0.75762, exact loss 0.020012 (37.9x) at logits ±5 (label i at class i of 4;")
+    assert softmax["counterexample"]["inputs"]["x"] == {"shape": [4, 4], "values": "one-hot rows"}
+    saturated = records["EPS303", "train_step_saturating"]
+    assert saturated["status"] == "confirmed", saturated
+    # Right labels: the float32 with-logits loss rounds the same. Wrong labels at ±20: sigmoid(20) is 1.0 in float32,
+    # so the label-0 row's log(1 - p) is clamped at -100 (loss 100, no gradient) where the exact loss is 20.
+    assert saturated["message"].startswith(
+        "reported loss 60, exact loss 20 (3x) at logits ±20 (labels 0/1: confident mistakes; a linear head set to output them, float32); "
+        "gradient wrt the last layer's kernel max |g| 0.5 (exact loss: max |g| 1)"
+    )
 
 
 @needs_torch

@@ -13,7 +13,10 @@ Runs in the worker, for a flagged function that cannot be fed `(y_true, y_pred)`
   (`binary_cross_entropy_with_logits` / `cross_entropy`); the gradient is the one its own `backward()` left on
   the head's weight.
 
-a runs over LOGITS; the first a where the reported loss is off by more than 1% is the counterexample.
+a runs over LOGITS, first with the labels the logits predict (a confident, right model), then with the other labels
+(confident mistakes, where a clipped or saturated loss stops growing and its gradient vanishes); the first case
+where the reported loss is off by more than 1%, or its gradient is 0 where the exact one is not, is the
+counterexample.
 """
 
 from __future__ import annotations
@@ -66,13 +69,14 @@ def _no_model(message: str) -> dict[str, Any]:
 
 
 # -- comparing ------------------------------------------------------------------------------------------------
-Row = tuple[float, float, float, float | None, float]
+Row = tuple[float, bool, float, float, float | None, float]
 
 
-def _judge(rows: list[Row], setting: str, notes: list[str], built: str, shapes: dict[str, Any]) -> dict[str, Any]:
-    """rows: (a, reported loss, exact loss, max |gradient| of each wrt the head's kernel; None: the code computes
-    no gradient). `shapes`: of the model's input and output, for the counterexample."""
-    for a, reported, exact, grad, exact_grad in rows:
+def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str], built: str, shapes: dict[str, Any]) -> dict[str, Any]:
+    """rows: (a, labels wrong?, reported loss, exact loss, max |gradient| of each wrt the head's kernel; None: the
+    code computes no gradient), right labels first. `labels`: how the right and the wrong labels are set; `shapes`:
+    of the input and the logits, for the counterexample."""
+    for a, wrong, reported, exact, grad, exact_grad in rows:
         off = not math.isfinite(reported) or abs(reported - exact) > TOLERANCE * abs(exact)
         stalled = grad is not None and (grad == 0 < exact_grad or not math.isfinite(grad))
         if not (off or stalled):
@@ -84,14 +88,17 @@ def _judge(rows: list[Row], setting: str, notes: list[str], built: str, shapes: 
             gradient = "is 0" if grad == 0 else f"max |g| {grad:.2g}" if math.isfinite(grad) else f"is {'nan' if math.isnan(grad) else 'inf'}"
         failure = f"reported loss {reported:.5g}, exact loss {exact:.5g}{factor}"
         message = (
-            f"{failure} at logits ±{a:g} ({setting}, float32); gradient wrt the last layer's kernel {gradient} "
+            f"{failure} at logits ±{a:g} ({labels[wrong]}; {head}, float32); gradient wrt the last layer's kernel {gradient} "
             f"(exact loss: max |g| {exact_grad:.2g}); {built}"
         )
-        inputs = _inputs(shapes, a, setting)
+        inputs = _inputs(shapes, a, labels[wrong])
         return result("confirmed", "; ".join([message, *notes]), {"dtype": "float32", "inputs": inputs, "failure": failure})
-    a, reported, exact, _, _ = rows[0]
-    swept = ", ".join(f"±{r[0]:g}" for r in rows)
-    message = f"reported loss equals the exact loss from the logits at {swept} ({reported:.5g} = {exact:.5g} at ±{a:g}; {setting}, float32); {built}"
+    a, _, reported, exact, _, _ = rows[0]
+    swept = ", ".join(f"±{r[0]:g}" for r in rows if not r[1])
+    message = (
+        f"reported loss equals the exact loss from the logits at {swept}, with right and with wrong labels "
+        f"({reported:.5g} = {exact:.5g} at ±{a:g}; {labels[0]}; {head}, float32); {built}"
+    )
     return result("not-reproduced", "; ".join([message, *notes]))
 
 
@@ -196,50 +203,59 @@ def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:
     caught: list[warnings.WarningMessage] = []
     rows = []
     head.kernel.assign(tf.zeros_like(head.kernel))
-    for a in LOGITS:
-        if kind == "binary":
-            settings = [(np.full(units, a), 1.0), (np.full(units, -a), 0.0)]  # confident and right, both labels
-        else:
-            settings = [(np.eye(units)[0] * a, 0)]  # class 0 at +a, the others at 0
-        totals = np.zeros(4)  # reported, exact, and the max |gradient| of each
-        for bias, label in settings:
-            head.bias.assign(tf.constant(bias, head.bias.dtype))
-            with warnings.catch_warnings(record=True) as record:
-                warnings.simplefilter("always")
-                with tf.GradientTape() as tape:
-                    y_pred = model(x, training=False)
-                    y = _labels(tf, y_pred, kind, label)
-                    reported = model.compute_loss(x=x, y=y, y_pred=y_pred)
-                grad = tape.gradient(reported, head.kernel)
-            caught.extend(record)
-            activation = getattr(head, "activation", None)
-            head.activation = keras.activations.linear
-            try:
-                with tf.GradientTape() as tape:
-                    logits = logits_model(x, training=False)
-                    exact = exact_loss(y, logits) + sum(model.losses, tf.constant(0.0))
-                exact_grad = tape.gradient(exact, head.kernel)
-            finally:
-                head.activation = activation
-            totals += [float(reported), float(exact), *(_max_abs(g) for g in (grad, exact_grad))]
-        rows.append((a, *(totals / len(settings))))
-    setting = "labels 1/0" if kind == "binary" else "label 0 of " + str(units)
+    for wrong in (False, True):
+        for a in LOGITS:
+            if kind == "binary":  # confident predictions of both labels, right (1 at +a) or wrong
+                settings = [(np.full(units, a), float(not wrong)), (np.full(units, -a), float(wrong))]
+            else:  # class 0 at +a, the others at 0; the label is class 0, or class 1
+                settings = [(np.eye(units)[0] * a, int(wrong))]
+            totals = np.zeros(4)  # reported, exact, and the max |gradient| of each
+            for bias, label in settings:
+                head.bias.assign(tf.constant(bias, head.bias.dtype))
+                totals += _keras_losses(keras, tf, model, logits_model, head, exact_loss, x, kind, label, caught)
+            rows.append((a, wrong, *(totals / len(settings))))
+    if kind == "binary":
+        labels = ("labels 1/0", "labels 0/1: confident mistakes")
+    else:
+        labels = (f"label 0 of {units}", f"label 1 of {units}: a confident mistake")
     notes = _warned(caught)
     if getattr(getattr(head, "activation", None), "__name__", "") in ("sigmoid", "softmax"):
         notes.append(f"the {head.activation.__name__} is a Keras activation: its output carries its logits, which Keras 3 on TensorFlow reads back (not on the JAX or torch backends)")
     if keras.config.epsilon() != 1e-7:  # a global set by the code (EPS401/EPS402) changes the clip
         notes.insert(0, f"keras.config.epsilon() is {keras.config.epsilon():g} here, not the default 1e-07")
     shapes = {"x": [BATCH, *[d or 8 for d in model.inputs[0].shape[1:]]], "logits": [BATCH, *[d or 8 for d in model.outputs[0].shape[1:]]]}
-    return _judge(rows, f"{setting}; the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
+    return _judge(rows, labels, f"the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
+
+
+def _keras_losses(keras: Any, tf: Any, model: Any, logits_model: Any, head: Any, exact_loss: Any, x: Any, kind: str, label: float, caught: list[Any]) -> list[float]:
+    """The compiled loss and the exact loss of the logits, and the max |gradient| of each wrt the head's kernel."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=False)
+            y = _labels(tf, y_pred, kind, label)
+            reported = model.compute_loss(x=x, y=y, y_pred=y_pred)
+        grad = tape.gradient(reported, head.kernel)
+    caught.extend(record)
+    activation = getattr(head, "activation", None)
+    head.activation = keras.activations.linear
+    try:
+        with tf.GradientTape() as tape:
+            logits = logits_model(x, training=False)
+            exact = exact_loss(y, logits) + sum(model.losses, tf.constant(0.0))
+        exact_grad = tape.gradient(exact, head.kernel)
+    finally:
+        head.activation = activation
+    return [float(reported), float(exact), _max_abs(grad), _max_abs(exact_grad)]
 
 
 def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
+    """Binary: every output is `label`; categorical/sparse: every row is class `label`."""
     shape = tf.shape(y_pred)
     if kind == "binary":
         return tf.fill(shape, tf.constant(label, y_pred.dtype))
-    if kind == "categorical":
-        return tf.one_hot(tf.zeros(shape[:-1], tf.int32), shape[-1], dtype=y_pred.dtype)
-    return tf.zeros(shape[:-1], tf.int32)
+    classes = tf.fill(shape[:-1], tf.constant(int(label), tf.int32))
+    return tf.one_hot(classes, shape[-1], dtype=y_pred.dtype) if kind == "categorical" else classes
 
 
 def _max_abs(grad: Any) -> float:
@@ -273,51 +289,58 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
     if "model" not in roles.values():
         return _no_model(f"no prediction parameter to fill, and {name} takes no model to give confident logits")
     units = 1 if binary else arguments.SIZE
-    rows = []
-    call = ""
-    for a in LOGITS:
-        head = torch.nn.Linear(arguments.SIZE, units)
-        with torch.no_grad():
-            head.bias.zero_()
-            if binary:  # row 0: logit -a, label 0; row 1: logit +a, label 1
-                head.weight.zero_()
-                head.weight[0, 0] = a
-                x = torch.zeros(BATCH, arguments.SIZE)
-                x[:, 0] = torch.tensor([-1.0, 1.0])
-                y = torch.tensor([[0.0], [1.0]])
-            else:  # row i: logit +a for class i
-                head.weight.copy_(torch.eye(arguments.SIZE) * a)
-                x = torch.eye(arguments.SIZE)
-                y = torch.arange(arguments.SIZE)
-        values = {"model": head, "batch": (x, y), "x": x, "y": y, "optimizer": torch.optim.SGD(head.parameters(), lr=0.0)}
-        kwargs = {p: values[role] for p, role in roles.items()}
-        call = f"{name}({', '.join(f'{p}={_torch_word(role, binary)}' for p, role in roles.items())})"
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                returned = fn(**kwargs)
-        except RuntimeError as exc:
-            if "between 0 and 1" in str(exc):
-                failure = describe(exc)
-                inputs = _inputs({"x": list(x.shape), "logits": [BATCH, 1], "x values": "-1/+1 in feature 0, else 0"}, a, "labels 1/0")
-                return result("confirmed", f"{failure} at logits ±{a:g} (labels 1/0, float32); {call}", {"dtype": "float32", "inputs": inputs, "failure": failure})
-            return result("error", f"{call} raised {describe(exc)}")
-        reported = _scalar(torch, returned)
-        if reported is None:
-            return result("skipped", f"{call} returned {type(returned).__name__}, not the loss: nothing to compare")
-        grad = _max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
-        weight = head.weight.detach().clone().requires_grad_(True)
-        logits = torch.nn.functional.linear(x, weight, head.bias.detach())
-        exact = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) if binary else torch.nn.functional.cross_entropy(logits, y)
-        (exact_grad,) = torch.autograd.grad(exact, [weight])
-        rows.append((a, reported, float(exact), grad, _max_abs(exact_grad.numpy())))
-    setting = "labels 1/0" if binary else f"label i at class i of {units}"
+    labels = ("labels 1/0", "labels 0/1: confident mistakes") if binary else (f"label i at class i of {units}", f"label i+1 at class i of {units}: confident mistakes")
+    rows: list[Row] = []
+    for wrong in (False, True):
+        for a in LOGITS:
+            head, x, y = _torch_head(torch, a, binary, wrong)
+            values = {"model": head, "batch": (x, y), "x": x, "y": y, "optimizer": torch.optim.SGD(head.parameters(), lr=0.0)}
+            call = f"{name}({', '.join(f'{p}={_TORCH_WORDS[role]}' for p, role in roles.items())})"
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    returned = fn(**{p: values[role] for p, role in roles.items()})
+            except RuntimeError as exc:
+                if "between 0 and 1" in str(exc):  # F.binary_cross_entropy given logits outside [0, 1]
+                    failure = describe(exc)
+                    inputs = _inputs({"x": list(x.shape), "logits": [BATCH, 1], "x values": "-1/+1 in feature 0, else 0"}, a, labels[wrong])
+                    return result("confirmed", f"{failure} at logits ±{a:g} ({labels[wrong]}, float32); {call}", {"dtype": "float32", "inputs": inputs, "failure": failure})
+                return result("error", f"{call} raised {describe(exc)}")
+            reported = _scalar(torch, returned)
+            if reported is None:
+                return result("skipped", f"{call} returned {type(returned).__name__}, not the loss: nothing to compare")
+            grad = _max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
+            # The exact loss: the framework's with-logits loss on the same float32 logits (what the fix computes).
+            weight = head.weight.detach().clone().requires_grad_(True)
+            logits = torch.nn.functional.linear(x, weight, head.bias.detach())
+            exact = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) if binary else torch.nn.functional.cross_entropy(logits, y)
+            (exact_grad,) = torch.autograd.grad(exact, [weight])
+            rows.append((a, wrong, reported, float(exact), grad, _max_abs(exact_grad.numpy())))
     shapes = {"x": list(x.shape), "logits": [int(x.shape[0]), units], "x values": "-1/+1 in feature 0, else 0" if binary else "one-hot rows"}
-    return _judge(rows, f"{setting}; a linear head set to output them", [], call, shapes)
+    return _judge(rows, labels, "a linear head set to output them", [], call, shapes)
 
 
-def _torch_word(role: str, binary: bool) -> str:
-    return {"model": "Linear head", "batch": "(x, y)", "x": "x", "y": "y", "optimizer": "SGD(lr=0)"}[role]
+def _torch_head(torch: Any, a: float, binary: bool, wrong: bool) -> tuple[Any, Any, Any]:
+    """A linear head and a batch whose logits are -a/+a (binary: row 0 at -a, row 1 at +a; multi-class: row i at +a
+    for class i), with the labels those logits predict, or (`wrong`) the others."""
+    units = 1 if binary else arguments.SIZE
+    head = torch.nn.Linear(arguments.SIZE, units)
+    with torch.no_grad():
+        head.bias.zero_()
+        if binary:
+            head.weight.zero_()
+            head.weight[0, 0] = a
+            x = torch.zeros(BATCH, arguments.SIZE)
+            x[:, 0] = torch.tensor([-1.0, 1.0])
+            y = torch.tensor([[1.0], [0.0]]) if wrong else torch.tensor([[0.0], [1.0]])
+        else:
+            head.weight.copy_(torch.eye(arguments.SIZE) * a)
+            x = torch.eye(arguments.SIZE)
+            y = (torch.arange(arguments.SIZE) + int(wrong)) % arguments.SIZE
+    return head, x, y
+
+
+_TORCH_WORDS = {"model": "Linear head", "batch": "(x, y)", "x": "x", "y": "y", "optimizer": "SGD(lr=0)"}
 
 
 def _scalar(torch: Any, value: Any) -> float | None:
