@@ -22,6 +22,8 @@ def subject(torch: Any, cls: type, target: dict[str, Any]) -> Subject | dict[str
         return result("error" if built.raised else "skipped", f"cannot build `{cls.__name__}`: {built.message}")
     instance, text = built
     name = target.get("method") or "forward"
+    if name.startswith("__"):  # a finding in `__init__` (or another dunder): what the module computes is `forward`
+        name = "forward"
     method = getattr(instance, name, None)
     if not callable(method):
         return result("skipped", f"`{cls.__name__}` has no method `{name}` to call")
