@@ -101,7 +101,7 @@ def test_gradient_findings_are_confirmed_at_large_logits_and_coincident_inputs_a
     assert sigmoid["message"] == "gradient is nan at x = -100 (4,) in float32 (the output is finite); `1.0 / (1.0 + tf.exp(-x))` makes inf there"
     assert sigmoid["counterexample"] == {
         "dtype": "float32",
-        "inputs": {"x": {"shape": [4], "values": "x = -100 (4,)"}},
+        "inputs": {"x": {"shape": [4], "values": "-100"}},
         "failure": "nan gradient wrt x",
         "evidence": "`1.0 / (1.0 + tf.exp(-x))` makes inf",
     }
@@ -111,6 +111,7 @@ def test_gradient_findings_are_confirmed_at_large_logits_and_coincident_inputs_a
     assert root["status"] == "confirmed", root
     assert root["message"].startswith("gradient is nan at anchor = positive (coincident, random normal (4,)) in float32 (the output is finite); `tf.sqrt(")
     assert root["message"].endswith("` is 0 there")
+    assert root["counterexample"]["inputs"]["positive"] == {"shape": [4], "values": "coincident: one random normal array"}
     assert root["fixed"]["status"] == "not-reproduced"
     assert root["fixed"]["message"].startswith("gradient finite on 2 cases (coincident inputs, float32, shape (4,))")
 

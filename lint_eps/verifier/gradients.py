@@ -127,22 +127,25 @@ def _identity(adapter: Any) -> Callable[[], Any] | None:
 
 
 # -- cases ----------------------------------------------------------------------------------------------------
-def _cases(names: list[str], shape: tuple[int, ...], codes: set[str]) -> list[tuple[dict[str, np.ndarray], str]]:
+Case = tuple[dict[str, np.ndarray], str, str]  # the inputs, what each holds, the case in words
+
+
+def _cases(names: list[str], shape: tuple[int, ...], codes: set[str]) -> list[Case]:
     rng = np.random.default_rng(SEED)
-    out: list[tuple[dict[str, np.ndarray], str]] = []
+    out: list[Case] = []
     shown = shape_text(shape)
     if "EPS504" in codes:
         alternating = np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 1, LARGE, -LARGE)
-        for array, text in ((np.full(shape, -LARGE), "-100"), (np.full(shape, LARGE), "+100"), (alternating, "-100/+100 alternating")):
-            out.append(({n: array for n in names}, ", ".join(f"{n} = {text} {shown}" for n in names)))
+        for array, kind in ((np.full(shape, -LARGE), "-100"), (np.full(shape, LARGE), "+100"), (alternating, "-100/+100 alternating")):
+            out.append(({n: array for n in names}, kind, ", ".join(f"{n} = {kind} {shown}" for n in names)))
     if "EPS505" in codes:
         point = rng.normal(size=shape)
         if len(names) > 1:
-            out.append(({n: point for n in names}, f"{' = '.join(names)} (coincident, random normal {shown})"))
+            out.append(({n: point for n in names}, "coincident: one random normal array", f"{' = '.join(names)} (coincident, random normal {shown})"))
         if len(shape) > 1:
             rows = np.broadcast_to(point[:1], shape).copy()
-            out.append(({n: rows for n in names}, ", ".join(f"{n} = equal rows {shown}" for n in names)))
-        out.append(({n: np.zeros(shape) for n in names}, ", ".join(f"{n} = 0 {shown}" for n in names)))
+            out.append(({n: rows for n in names}, "equal rows", ", ".join(f"{n} = equal rows {shown}" for n in names)))
+        out.append(({n: np.zeros(shape) for n in names}, "0", ", ".join(f"{n} = 0 {shown}" for n in names)))
     return out
 
 
@@ -238,7 +241,7 @@ def _check(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, indices: 
     reached: set[int] = set()  # findings whose expression reached its singular point in some case
     flowed = False
     raised: list[str] = []
-    for values, text in cases:
+    for values, kind, text in cases:
         try:
             outputs, grads = _gradients(adapter, fn, values, recorder)
         except Exception as exc:  # noqa: BLE001 - counted and named in the message
@@ -249,7 +252,7 @@ def _check(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, indices: 
         bad = [(n, nonfinite([g])) for n, g in grads.items() if g is not None and nonfinite([g])]
         if not bad:
             continue
-        failure = "; ".join(f"{kind} gradient wrt {name}" for name, kind in bad)
+        failure = "; ".join(f"{what} gradient wrt {name}" for name, what in bad)
         for index in indices:
             finding = watch.findings[index]
             if index in hits:
@@ -257,7 +260,7 @@ def _check(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, indices: 
             trigger = _at_singular_point(finding, recorder)
             if trigger:
                 evidence = f"`{finding.text}` {trigger}"
-                inputs = {n: {"shape": list(shape), "values": text} for n in names}
+                inputs = {n: {"shape": list(shape), "values": kind} for n in names}
                 output = f" (the output is {nonfinite(outputs)})" if nonfinite(outputs) else " (the output is finite)"
                 message = f"gradient is {bad[0][1]} at {text} in float32{output}; {evidence} there{built}"
                 hits[index] = result("confirmed", message, {"dtype": "float32", "inputs": inputs, "failure": failure, "evidence": evidence})
