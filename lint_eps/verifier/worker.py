@@ -105,6 +105,8 @@ def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | 
 
 
 def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "") -> dict[str, Any]:
+    from . import checks, gradients
+
     watch = None
     reason = None
     obj = getattr(module, target["attr"], None)
@@ -114,11 +116,16 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
             reason = watched
         else:
             watch, obj = watched, watched.obj
-    return _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+    if watch is not None and gradients.decides_all(adapter, target):  # EPS504/EPS505 only: the value grid shows nothing
+        return gradients.amend(adapter, watch.obj, target, watch, _per_finding(checks.result("skipped", "not run"), target))
+    outcome = _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+    if gradients.applies(target):  # EPS504/EPS505: decided by the gradient
+        outcome = gradients.amend(adapter, obj, target, watch, outcome)
+    return outcome
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -> dict[str, Any]:
-    from . import checks
+    from . import checks, models, modules
 
     kind = target["kind"]
     if obj is None:
@@ -144,9 +151,13 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
             return checks.result("skipped", f"{where} is not a Keras Metric or Loss subclass, so there is nothing to call it on")
         subject = checks.subject_for_class(obj, class_kind)
+        if class_kind == "module" and (isinstance(subject, dict) or target.get("method") not in (None, "forward")):
+            subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow)
+        if isinstance(subject, dict) and (models.applies(target) or not target.get("findings")):  # a model builder or training step
+            return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
