@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from lint_eps.lazy import libcst as cst
 
 from .context import FileContext
 from .deepstack import run_with_deep_stack
@@ -26,7 +25,7 @@ from .settings import Settings
 from .skeleton import needed_functions, skeleton
 from .source import LineIndex
 from .testcode import find_test_functions
-from .walk import TOKEN_TYPE_NAMES, iter_nodes, walk_callbacks
+from .walk import iter_nodes, token_type_names, walk_callbacks
 
 SYNTAX_ERROR = "EPS001"
 INTERNAL_ERROR = "EPS002"
@@ -45,7 +44,7 @@ def _handler_names(rule_class: type) -> tuple[str, ...]:
     return tuple(attr for attr in dir(rule_class) if attr.startswith(("visit_", "leave_")))
 
 
-class _Dispatcher(cst.CSTVisitor):
+class _Dispatcher:
     """One traversal calling every rule's visit_/leave_ methods, maintaining scopes for the context."""
 
     def __init__(self, context: FileContext, rules: list[Rule]) -> None:
@@ -232,7 +231,7 @@ def _run_rules(
     dispatcher = _Dispatcher(context, rules)
     try:
         # Read-only walk in libcst's order; token subtrees only when some rule handles a token type.
-        tokens = any(name in TOKEN_TYPE_NAMES for name in (*dispatcher.visits, *dispatcher.leaves))
+        tokens = any(name in token_type_names() for name in (*dispatcher.visits, *dispatcher.leaves))
         walk_callbacks(module, dispatcher.on_visit, dispatcher.on_leave, tokens=tokens)
     except RecursionError:
         dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
@@ -305,8 +304,20 @@ def _subtree_ids(node: cst.CSTNode) -> set[int]:
     return {id(current) for current in iter_nodes(node, tokens=True)}
 
 
+def _positions(module: cst.Module) -> dict[cst.CSTNode, object]:
+    """libcst's `PositionProvider` range of every node, computed as the provider computes it (one code generation
+    of the module), without `MetadataWrapper.resolve`, which also walks and rebuilds the whole tree for the batch
+    of visitor-based providers even when, as here, there is none: that walk was a third of the lint time of a
+    small file. Imported here: only files with findings pay for positions."""
+    from libcst.metadata import PositionProvider
+
+    provider = PositionProvider()
+    provider._gen_impl(module)
+    return provider._computed
+
+
 def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnostic]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _positions(module)
     out = []
     for report in reports:
         span = positions[report.node]
