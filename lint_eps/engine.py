@@ -7,10 +7,12 @@ This is the single entry point used by the CLI, the verifier and the language se
 from __future__ import annotations
 
 import re
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from lint_eps.lazy import libcst as cst
 
@@ -145,8 +147,38 @@ def check_syntax_fast(source: str | FileText, path: str) -> Diagnostic | None:
     return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
 
 
-def parse(source: str, path: str) -> cst.Module | Diagnostic:
+_VALIDATION = threading.Lock()
+
+
+@contextmanager
+def _unvalidated() -> Iterator[None]:
+    """libcst without node validation, for parsing text CPython's parser has accepted.
+
+    Every libcst node checks its own fields when it is built (`CSTNode.__post_init__` calls `_validate`), which is
+    what catches a malformed tree built by hand (a fix). A tree the parser built from text CPython accepts is valid
+    by construction, and those checks are 15 % of libcst's parse time (libcst's own note in `__post_init__`: "It
+    might make more sense to move validation work into the visitor, which would allow us to avoid validating the
+    tree when parsing a file"). The switch is per class, hence the lock: lint-eps builds nodes only on the thread
+    that lints, so no node of its own goes unchecked meanwhile, and fixes are built after the parse."""
+    base = cst.CSTNode
+    with _VALIDATION:
+        validate = base.__dict__["__post_init__"]
+        base.__post_init__ = _no_validation  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            base.__post_init__ = validate  # type: ignore[method-assign]
+
+
+def _no_validation(node: object) -> None:
+    return None
+
+
+def parse(source: str, path: str, *, accepted_by_cpython: bool = False) -> cst.Module | Diagnostic:
     try:
+        if accepted_by_cpython:
+            with _unvalidated():
+                return cst.parse_module(source)
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         # CPython's own parser words errors better ("'(' was never closed"); libcst's is the fallback for
@@ -191,6 +223,7 @@ def _lint_source(
     text = FileText(source, path, settings)
     parsed_source = source
     gate_failure: str | None = None
+    accepted = False  # by CPython's parser: libcst need not validate what it builds (`_unvalidated`)
     if prefilter:
         try:
             rule_classes = triggered(rule_classes, text)
@@ -200,11 +233,12 @@ def _lint_source(
             needed = needed_functions(text, (rule.needs_function for rule in rule_classes))
             if needed is not None:
                 parsed_source = skeleton(text, needed)
+            accepted = text.parsed and text.tree is not None
         except Exception as exc:  # a bug in a prefilter or gate: lint the whole file with every rule instead
-            rule_classes, parsed_source = rules_for(codes), source
+            rule_classes, parsed_source, accepted = rules_for(codes), source, False
             gate_failure = f"{type(exc).__name__}: {exc}"
     del text  # CPython's ast and the gates' facts: memory the libcst tree needs more (~80 bytes per byte of source)
-    module = parse(parsed_source, path)
+    module = parse(parsed_source, path, accepted_by_cpython=accepted)
     if isinstance(module, Diagnostic) and parsed_source is not source:
         parsed_source = source  # a stub libcst rejects: parse the file as written (and report what it says)
         module = parse(source, path)
