@@ -197,10 +197,11 @@ def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # typ
 
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods:
-        from .engine import rules_for
+        from .lazy import libcst
         from .registry import all_rules
 
-        rules_for(all_rules())  # the rule classes, and libcst with them (`lint_eps.lazy`)
+        all_rules()
+        _ = libcst.Module  # imports libcst (`lint_eps.lazy`) here, once, rather than in every worker
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
