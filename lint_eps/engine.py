@@ -7,7 +7,6 @@ This is the single entry point used by the CLI, the verifier and the language se
 from __future__ import annotations
 
 import re
-import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,9 +146,6 @@ def check_syntax_fast(source: str | FileText, path: str) -> Diagnostic | None:
     return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
 
 
-_VALIDATION = threading.Lock()
-
-
 @contextmanager
 def _unvalidated() -> Iterator[None]:
     """libcst without node validation, for parsing text CPython's parser has accepted.
@@ -158,20 +154,27 @@ def _unvalidated() -> Iterator[None]:
     what catches a malformed tree built by hand (a fix). A tree the parser built from text CPython accepts is valid
     by construction, and those checks are 15 % of libcst's parse time (libcst's own note in `__post_init__`: "It
     might make more sense to move validation work into the visitor, which would allow us to avoid validating the
-    tree when parsing a file"). The switch is per class, hence the lock: lint-eps builds nodes only on the thread
-    that lints, so no node of its own goes unchecked meanwhile, and fixes are built after the parse."""
+    tree when parsing a file"). The switch is per class: lint-eps builds nodes only on the thread that lints, and
+    builds fixes after the parse. No lock (a lock held across a parse that the time budget abandons would be
+    inherited, held, by forked workers): the original method is restored on the way out, whatever another
+    thread did meanwhile, and a parse that overlaps another only validates again."""
     base = cst.CSTNode
-    with _VALIDATION:
-        validate = base.__dict__["__post_init__"]
-        base.__post_init__ = _no_validation  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            base.__post_init__ = validate  # type: ignore[method-assign]
+    _validating()
+    base.__post_init__ = _no_validation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        base.__post_init__ = _validating()  # type: ignore[method-assign]
 
 
 def _no_validation(node: object) -> None:
     return None
+
+
+@lru_cache(maxsize=1)
+def _validating() -> Callable[[object], None]:
+    """libcst's own `CSTNode.__post_init__` (read once, before any parse replaced it)."""
+    return cst.CSTNode.__dict__["__post_init__"]
 
 
 def parse(source: str, path: str, *, accepted_by_cpython: bool = False) -> cst.Module | Diagnostic:

@@ -191,12 +191,16 @@ def _over_size(path: str, settings: Settings) -> Diagnostic | None:
 
 def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # type: ignore[no-untyped-def]
     """A process pool of `jobs` workers (imported here: a run that needs none does not pay for multiprocessing).
-    Forked workers inherit what the parent imported, so libcst and the rules are imported once, before the fork."""
+    Forked workers inherit what the parent imported, so libcst and the rules are imported once, before the fork.
+    They are forked only from a parent with no other thread left: a file the time budget stopped may leave its
+    lint thread running (`deepstack`), and a fork would copy whatever lock it holds, held, into every worker."""
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods:
+    fork = "fork" in methods and threading.active_count() == 1
+    if fork:
         from .lazy import libcst
         from .registry import all_rules
 
@@ -204,7 +208,7 @@ def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # typ
         _ = libcst.Module  # imports libcst (`lint_eps.lazy`) here, once, rather than in every worker
     return ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
+        mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
         initializer=_init_worker,
         initargs=(settings, mode, prefilter),
     )

@@ -10,6 +10,7 @@ once. Code actions and hovers lint the current version first if the debounce has
 from __future__ import annotations
 
 import asyncio
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from .. import __version__
 from ..config import CONFIG_NAMES, ConfigError
 from .actions import FIX_ALL_KIND, Document, code_actions, hover
-from .lint import SECTION, ClientSettings, lint_document
+from .lint import SECTION, ClientSettings, lint_document, warm_up
 
 
 DEBOUNCE_SECONDS = 0.3
@@ -180,6 +181,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: LintEpsServer, params: types.InitializeParams) -> None:
+        threading.Thread(target=warm_up, name="lint-eps-warm-up", daemon=True).start()
         if params.initialization_options is not None:
             ls.set_client_settings(params.initialization_options)
             ls.init_settings = ls.client_settings
