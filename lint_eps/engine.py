@@ -158,23 +158,22 @@ def _unvalidated() -> Iterator[None]:
     builds fixes after the parse. No lock (a lock held across a parse that the time budget abandons would be
     inherited, held, by forked workers): the original method is restored on the way out, whatever another
     thread did meanwhile, and a parse that overlaps another only validates again."""
+    global _VALIDATE
     base = cst.CSTNode
-    _validating()
+    if _VALIDATE is None and base.__dict__["__post_init__"] is not _no_validation:
+        _VALIDATE = base.__dict__["__post_init__"]  # libcst's own, read before any parse replaced it
     base.__post_init__ = _no_validation  # type: ignore[method-assign]
     try:
         yield
     finally:
-        base.__post_init__ = _validating()  # type: ignore[method-assign]
+        base.__post_init__ = _VALIDATE  # type: ignore[method-assign]
+
+
+_VALIDATE: Callable[[object], None] | None = None
 
 
 def _no_validation(node: object) -> None:
     return None
-
-
-@lru_cache(maxsize=1)
-def _validating() -> Callable[[object], None]:
-    """libcst's own `CSTNode.__post_init__` (read once, before any parse replaced it)."""
-    return cst.CSTNode.__dict__["__post_init__"]
 
 
 def parse(source: str, path: str, *, accepted_by_cpython: bool = False) -> cst.Module | Diagnostic:
