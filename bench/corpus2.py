@@ -64,6 +64,28 @@ KEEP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# The dense corpus of bench/run.py (issue 15): the loss, metric, layer and model folders of corpus2, where the
+# prefilter skips little (most files divide, take logs or build models), unlike the mixed libraries of
+# bench/corpus/. Paths under bench/corpus2/src/, pinned with the wheels above.
+DENSE = (
+    "timm-1.0.31/timm/loss",
+    "timm-1.0.31/timm/layers",
+    "timm-1.0.31/timm/models",
+    "torchvision-0.29.1/torchvision/models",
+    "transformers-5.24.0/transformers/loss",
+    "optax-0.2.8/optax/losses",
+    "keras_hub-0.32.0/keras_hub/src/layers",
+    "keras_hub-0.32.0/keras_hub/src/metrics",
+    "scikit_learn-1.9.1/sklearn/metrics",
+    "sktime-1.2.0/sktime/performance_metrics",
+    "torchaudio-2.11.1/torchaudio/models",
+    "flax-0.12.8/flax/nnx/nn",
+    "flax-0.12.8/flax/metrics",
+    "gpytorch-1.15.2/gpytorch/metrics",
+    "gpytorch-1.15.2/gpytorch/models",
+)
+
+
 def _package(wheel: Path) -> str:
     return wheel.name.split("-")[0]
 

@@ -1,6 +1,6 @@
 """lint-eps benchmark: one run, one table, every number a ratio to "parse every file once with libcst".
 
-    .venv/bin/python bench/run.py [--runs 3] [--no-peers] [--skip-download]
+    .venv/bin/python bench/run.py [--runs 3] [--no-peers] [--skip-download] [--no-dense]
 
 Downloads the pinned corpus (the keras 3.15.1, tf-keras 2.21.0 and torchmetrics 1.9.0 wheels, unpacked into
 bench/corpus/, gitignored), then measures in one run: parse-only (libcst.parse_module on every file, one
@@ -9,6 +9,11 @@ the peak memory of each lint-eps process tree (RSS summed over the process and i
 /proc), the findings, and the peers Fixit 2 and flake8 (installed into bench/.venv-peers). It checks that the
 findings are identical with and without every speed-up: prefilter off (`lint_paths(..., prefilter=False)`),
 cache, --jobs 1 / 2. Timings are medians of --runs runs (parse-only and cold interleaved, --jobs 1 and 2 interleaved).
+
+Then the same on the dense corpus (issue 15): the loss, metric, layer and model folders of bench/corpus2
+(`corpus2.DENSE`, pinned with its wheels; `bench/corpus2.py` downloads them), where the prefilter skips little:
+parse-only, cold with the default jobs and with --jobs 1 (medians of --runs, interleaved), and identical findings
+across them and with the prefilter off.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ LINT_EPS = [PYTHON, "-m", "lint_eps"]
 
 PARSE_ONLY = r"""
 import os, sys, time, libcst
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs if f.endswith((".py", ".pyi")))
+files = sorted(os.path.join(d, f) for root in sys.argv[1:] for d, _, fs in os.walk(root) for f in fs if f.endswith((".py", ".pyi")))
 texts = []
 for path in files:
     with open(path, "rb") as handle:
@@ -53,7 +58,7 @@ print(time.perf_counter() - start)
 NO_PREFILTER = r"""
 import json, sys
 from lint_eps.runner import lint_paths
-result = lint_paths([sys.argv[1]], jobs=int(sys.argv[2]), use_cache=False, prefilter=False)
+result = lint_paths(sys.argv[2:], jobs=int(sys.argv[1]), use_cache=False, prefilter=False)
 json.dump([d.to_dict() for d in result.diagnostics], sys.stdout)
 """
 
@@ -127,20 +132,79 @@ def measure(command: list[str], cwd: Path, timeout: float | None = None, env: di
         return wall, peak, out.read().decode("utf-8", "replace"), process.returncode
 
 
-def findings(json_text: str) -> list[tuple]:
+def findings(json_text: str, corpus: Path = CORPUS) -> list[tuple]:
     data = json.loads(json_text) if json_text.strip() else []
     out = []
     for d in data:
-        filename = os.path.normpath(os.path.join(str(CORPUS), d["filename"])) if not os.path.isabs(d["filename"]) else d["filename"]
-        out.append((os.path.relpath(filename, CORPUS), d["code"], d["location"]["row"], d["location"]["column"], d["message"]))
+        filename = os.path.normpath(os.path.join(str(corpus), d["filename"])) if not os.path.isabs(d["filename"]) else d["filename"]
+        out.append((os.path.relpath(filename, corpus), d["code"], d["location"]["row"], d["location"]["column"], d["message"]))
     return sorted(out)
 
 
-def lint(args: list[str]) -> tuple[float, int, list[tuple]]:
-    wall, peak, out, code = measure([*LINT_EPS, "--exit-zero", "--output-format", "json", *args, "src"], CORPUS)
+def lint(args: list[str], corpus: Path = CORPUS, paths: tuple[str, ...] = ("src",)) -> tuple[float, int, list[tuple]]:
+    wall, peak, out, code = measure([*LINT_EPS, "--exit-zero", "--output-format", "json", *args, *paths], corpus)
     if code != 0:
         raise SystemExit(f"lint-eps {' '.join(args)} failed with exit code {code}")
-    return wall, peak, findings(out)
+    return wall, peak, findings(out, corpus)
+
+
+# -- the dense corpus -------------------------------------------------------------------------------------
+def dense_table(runs: int, cores: int) -> bool | None:
+    """Print the dense corpus's table; whether its targets are met (None when corpus2 is not downloaded)."""
+    sys.path.insert(0, str(BENCH))
+    import corpus2
+
+    paths = tuple(f"src/{folder}" for folder in corpus2.DENSE)
+    if not all((corpus2.CORPUS / path).is_dir() for path in paths):
+        print(f"\ndense corpus: {corpus2.SOURCE} lacks some of corpus2.DENSE; run `.venv/bin/python bench/corpus2.py` first")
+        return None
+    files = lines = 0
+    for path in paths:
+        for folder, _, names in os.walk(corpus2.CORPUS / path):
+            for name in names:
+                if name.endswith(".py"):
+                    files += 1
+                    with open(os.path.join(folder, name), "rb") as handle:
+                        lines += handle.read().count(b"\n")
+    print(f"\ndense corpus: {files} files, {lines} lines ({len(paths)} folders of corpus2.DENSE)", flush=True)
+    parse_runs, cold_runs, one_runs = [], [], []
+    for _ in range(runs):
+        out = subprocess.run([PYTHON, "-c", PARSE_ONLY, *paths], cwd=corpus2.CORPUS, capture_output=True, text=True, check=True)
+        parse_runs.append(float(out.stdout.strip().splitlines()[-1]))
+        cold_runs.append(lint(["--no-cache"], corpus2.CORPUS, paths))
+        one_runs.append(lint(["--no-cache", "--jobs", "1"], corpus2.CORPUS, paths))
+        print(f"parse-only: {parse_runs[-1]:.1f} s, cold: {cold_runs[-1][0]:.1f} s, --jobs 1: {one_runs[-1][0]:.1f} s", flush=True)
+    wall, peak, out, code = measure([PYTHON, "-c", NO_PREFILTER, str(cores), *paths], corpus2.CORPUS)
+    if code != 0:
+        raise SystemExit("the prefilter-off run failed on the dense corpus")
+    no_prefilter = findings(out, corpus2.CORPUS)
+    parse_only = statistics.median(parse_runs)
+    cold = statistics.median(w for w, _, _ in cold_runs)
+    one = statistics.median(w for w, _, _ in one_runs)
+    reference = cold_runs[0][2]
+    print()
+    print("| measure (dense corpus) | seconds | x parse-only | peak MB (process tree) | note |")
+    print("|---|---:|---:|---:|---|")
+    print(f"| files / lines | | | | {files} / {lines} |")
+    print(f"| parse-only (libcst.parse_module, 1 process; median of {runs}) | {parse_only:.1f} | 1.00 | | {lines / parse_only / 1000:.1f} k lines/s |")
+    print(f"| lint-eps cold (--no-cache, {cores} jobs; median of {runs}) | {cold:.1f} | {cold / parse_only:.3f} | {max(p for _, p, _ in cold_runs) / 1024:.0f} | |")
+    print(f"| lint-eps --jobs 1 (--no-cache; median of {runs}) | {one:.1f} | {one / parse_only:.3f} | {max(p for _, p, _ in one_runs) / 1024:.0f} | {one / cold:.2f}x the default jobs |")
+    print(f"| lint-eps without prefilter (API, {cores} jobs, no cache) | {wall:.1f} | {wall / parse_only:.3f} | {peak / 1024:.0f} | |")
+    print(f"| findings | | | | {len(reference)} |")
+    checks = [
+        ("parallelism (--jobs 1 = default)", all(f == reference for _, _, f in cold_runs + one_runs)),
+        ("prefilter (off via lint_paths(prefilter=False))", no_prefilter == reference),
+    ]
+    print()
+    for name, ok in checks:
+        print(f"dense corpus: identical findings with/without {name}: {'yes' if ok else 'NO'}")
+    targets = [
+        (f"dense cold ({cores} jobs) <= 0.5 x parse-only", cold <= 0.5 * parse_only),
+        ("dense --jobs 1 < 1.0 x parse-only", one < parse_only),
+    ]
+    for name, ok in targets:
+        print(f"target {name}: {'met' if ok else 'NOT met'}")
+    return all(ok for _, ok in checks)
 
 
 # -- peers ------------------------------------------------------------------------------------------------
@@ -169,6 +233,7 @@ def main() -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip Fixit and flake8")
     parser.add_argument("--peer-timeout", type=float, default=1200, help="seconds before a peer run is abandoned")
     parser.add_argument("--skip-download", action="store_true", help="use bench/corpus/ as it is")
+    parser.add_argument("--no-dense", action="store_true", help="skip the dense corpus (bench/corpus2, corpus2.DENSE)")
     options = parser.parse_args()
 
     prepare_corpus(download=not options.skip_download)
@@ -215,7 +280,7 @@ def main() -> int:
     rows.append((f"lint-eps --jobs 1 (--no-cache; median of {runs})", j1_wall, j1_peak, ""))
     rows.append((f"lint-eps --jobs 2 (--no-cache; median of {runs})", j2_wall, j2_peak, f"{j1_wall / j2_wall:.2f}x faster than --jobs 1"))
 
-    nopf_wall, nopf_peak, nopf_out, code = measure([PYTHON, "-c", NO_PREFILTER, "src", str(cores)], CORPUS)
+    nopf_wall, nopf_peak, nopf_out, code = measure([PYTHON, "-c", NO_PREFILTER, str(cores), "src"], CORPUS)
     if code != 0:
         raise SystemExit("the prefilter-off run failed")
     no_prefilter = findings(nopf_out)
@@ -272,7 +337,8 @@ def main() -> int:
     print()
     for name, ok in targets:
         print(f"target {name}: {'met' if ok else 'NOT met'}")
-    return 0 if all(ok for _, ok in checks) else 1
+    dense_identical = None if options.no_dense else dense_table(runs, cores)
+    return 0 if all(ok for _, ok in checks) and dense_identical is not False else 1
 
 
 def _memory() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from .imports import ImportMap, dotted_name
 from .scope import ClassInfo, Scope

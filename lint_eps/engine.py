@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from lint_eps.lazy import libcst as cst
 
 from .context import FileContext
 from .deepstack import run_with_deep_stack
@@ -26,7 +26,7 @@ from .settings import Settings
 from .skeleton import needed_functions, skeleton
 from .source import LineIndex
 from .testcode import find_test_functions
-from .walk import TOKEN_TYPE_NAMES, iter_nodes, walk_callbacks
+from .walk import iter_nodes, token_type_names, walk_callbacks
 
 SYNTAX_ERROR = "EPS001"
 INTERNAL_ERROR = "EPS002"
@@ -45,7 +45,7 @@ def _handler_names(rule_class: type) -> tuple[str, ...]:
     return tuple(attr for attr in dir(rule_class) if attr.startswith(("visit_", "leave_")))
 
 
-class _Dispatcher(cst.CSTVisitor):
+class _Dispatcher:
     """One traversal calling every rule's visit_/leave_ methods, maintaining scopes for the context."""
 
     def __init__(self, context: FileContext, rules: list[Rule]) -> None:
@@ -146,8 +146,41 @@ def check_syntax_fast(source: str | FileText, path: str) -> Diagnostic | None:
     return _syntax_diagnostic(path, f"invalid syntax: {exc}", 1, 1)
 
 
-def parse(source: str, path: str) -> cst.Module | Diagnostic:
+@contextmanager
+def _unvalidated() -> Iterator[None]:
+    """libcst without node validation, for parsing text CPython's parser has accepted.
+
+    Every libcst node checks its own fields when it is built (`CSTNode.__post_init__` calls `_validate`), which is
+    what catches a malformed tree built by hand (a fix). A tree the parser built from text CPython accepts is valid
+    by construction, and those checks are 15 % of libcst's parse time (libcst's own note in `__post_init__`: "It
+    might make more sense to move validation work into the visitor, which would allow us to avoid validating the
+    tree when parsing a file"). The switch is per class: lint-eps builds nodes only on the thread that lints, and
+    builds fixes after the parse. No lock (a lock held across a parse that the time budget abandons would be
+    inherited, held, by forked workers): the original method is restored on the way out, whatever another
+    thread did meanwhile, and a parse that overlaps another only validates again."""
+    global _VALIDATE
+    base = cst.CSTNode
+    if _VALIDATE is None and base.__dict__["__post_init__"] is not _no_validation:
+        _VALIDATE = base.__dict__["__post_init__"]  # libcst's own, read before any parse replaced it
+    base.__post_init__ = _no_validation  # type: ignore[method-assign]
     try:
+        yield
+    finally:
+        base.__post_init__ = _VALIDATE  # type: ignore[method-assign]
+
+
+_VALIDATE: Callable[[object], None] | None = None
+
+
+def _no_validation(node: object) -> None:
+    return None
+
+
+def parse(source: str, path: str, *, accepted_by_cpython: bool = False) -> cst.Module | Diagnostic:
+    try:
+        if accepted_by_cpython:
+            with _unvalidated():
+                return cst.parse_module(source)
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         # CPython's own parser words errors better ("'(' was never closed"); libcst's is the fallback for
@@ -192,6 +225,7 @@ def _lint_source(
     text = FileText(source, path, settings)
     parsed_source = source
     gate_failure: str | None = None
+    accepted = False  # by CPython's parser: libcst need not validate what it builds (`_unvalidated`)
     if prefilter:
         try:
             rule_classes = triggered(rule_classes, text)
@@ -201,11 +235,12 @@ def _lint_source(
             needed = needed_functions(text, (rule.needs_function for rule in rule_classes))
             if needed is not None:
                 parsed_source = skeleton(text, needed)
+            accepted = text.parsed and text.tree is not None
         except Exception as exc:  # a bug in a prefilter or gate: lint the whole file with every rule instead
-            rule_classes, parsed_source = rules_for(codes), source
+            rule_classes, parsed_source, accepted = rules_for(codes), source, False
             gate_failure = f"{type(exc).__name__}: {exc}"
     del text  # CPython's ast and the gates' facts: memory the libcst tree needs more (~80 bytes per byte of source)
-    module = parse(parsed_source, path)
+    module = parse(parsed_source, path, accepted_by_cpython=accepted)
     if isinstance(module, Diagnostic) and parsed_source is not source:
         parsed_source = source  # a stub libcst rejects: parse the file as written (and report what it says)
         module = parse(source, path)
@@ -233,7 +268,7 @@ def _run_rules(
     dispatcher = _Dispatcher(context, rules)
     try:
         # Read-only walk in libcst's order; token subtrees only when some rule handles a token type.
-        tokens = any(name in TOKEN_TYPE_NAMES for name in (*dispatcher.visits, *dispatcher.leaves))
+        tokens = any(name in token_type_names() for name in (*dispatcher.visits, *dispatcher.leaves))
         walk_callbacks(module, dispatcher.on_visit, dispatcher.on_leave, tokens=tokens)
     except RecursionError:
         dispatcher.errors.append(_InternalError(INTERNAL_ERROR, "internal-error", "expression nested too deeply to analyse"))
@@ -306,8 +341,20 @@ def _subtree_ids(node: cst.CSTNode) -> set[int]:
     return {id(current) for current in iter_nodes(node, tokens=True)}
 
 
+def _positions(module: cst.Module) -> dict[cst.CSTNode, object]:
+    """libcst's `PositionProvider` range of every node, computed as the provider computes it (one code generation
+    of the module), without `MetadataWrapper.resolve`, which also walks and rebuilds the whole tree for the batch
+    of visitor-based providers even when, as here, there is none: that walk was a third of the lint time of a
+    small file. Imported here: only files with findings pay for positions."""
+    from libcst.metadata import PositionProvider
+
+    provider = PositionProvider()
+    provider._gen_impl(module)
+    return provider._computed
+
+
 def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnostic]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = _positions(module)
     out = []
     for report in reports:
         span = positions[report.node]

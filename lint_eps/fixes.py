@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from .diagnostic import Diagnostic, Edit, Fix
 from .deepstack import run_with_deep_stack

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable, Iterator
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 # Longest prefix first. The right-hand side is what the API tables are written against.
 CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (

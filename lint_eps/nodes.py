@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from .walk import iter_nodes
 
-ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
+# Names of the expression classes that need no parentheses; compared by exact type (libcst's concrete node classes
+# have no subclasses), so that this module reads nothing from libcst at import (`lint_eps.lazy`).
+ATOMIC = frozenset({"Name", "Attribute", "Call", "Subscript", "Integer", "Float", "Imaginary", "SimpleString"})
 
 
 def arg(call: cst.Call, position: int, keyword: str | None = None) -> cst.BaseExpression | None:
@@ -48,7 +50,7 @@ def strip_parens(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
     """`node` wrapped in parentheses unless it is atomic (safe to use as an operand anywhere)."""
-    if isinstance(node, ATOMIC) or getattr(node, "lpar", None):
+    if type(node).__name__ in ATOMIC or getattr(node, "lpar", None):
         return node
     return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 

@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Literal, Sequence
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 if TYPE_CHECKING:
     from .context import FileContext

@@ -2,14 +2,15 @@
 
 `lint_paths` is the Python API behind the CLI. Files are independent, so they are linted in a process pool and
 results are streamed back in order; small runs stay in-process, where forking would cost more than it saves.
+What "small" means is measured, not guessed from the number of files: most files cost nothing (a cache hit, or
+clean by the prefilter without libcst), so the run starts in-process, smallest files first, and starts workers
+only once the work left, estimated from what the files done so far cost per byte, would outlast their start.
 """
 
 from __future__ import annotations
 
-import difflib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -28,8 +29,12 @@ from .source import DecodedSource, SourceError, decode_source, encode_source
 from .writeback import WriteRefused, write_fixed
 
 IO_ERROR = "EPS003"
-# Below this many files a process pool costs more than it saves.
-PARALLEL_MIN_FILES = 8
+# In-process work (CPU seconds) done before the run decides whether workers would pay, and the estimated work
+# left (CPU seconds in one process) above which they do: starting workers costs each of them about 0.3 s
+# (fork or spawn, and importing libcst and the rules where the parent has not), and two workers on the rest
+# save at most half of it.
+SAMPLE_SECONDS = 0.2
+POOL_PAYS_SECONDS = 1.5
 
 
 @dataclass
@@ -103,6 +108,8 @@ def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMo
     result = FileResult(path, outcome.remaining, outcome.applied, fix_error=outcome.error)
     if outcome.changed(decoded.text):
         if mode.diff:
+            import difflib
+
             result.diff = "".join(
                 difflib.unified_diff(
                     decoded.text.splitlines(keepends=True),
@@ -194,9 +201,36 @@ def _over_size(path: str, settings: Settings) -> Diagnostic | None:
     return over_size(path, size, settings)
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # type: ignore[no-untyped-def]
+    """A process pool of `jobs` workers (imported here: a run that needs none does not pay for multiprocessing).
+    Forked workers inherit what the parent imported, so libcst and the rules are imported once, before the fork.
+    They are forked only from a parent with no other thread left: a file the time budget stopped may leave its
+    lint thread running (`deepstack`), and a fork would copy whatever lock it holds, held, into every worker."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    fork = "fork" in methods and threading.active_count() == 1
+    if fork:
+        from .lazy import libcst
+        from .registry import all_rules
+
+        all_rules()
+        _ = libcst.Module  # imports libcst (`lint_eps.lazy`) here, once, rather than in every worker
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
+        initializer=_init_worker,
+        initargs=(settings, mode, prefilter),
+    )
+
+
+def _pool_pays(done_seconds: float, done_bytes: int, left_bytes: int) -> bool:
+    """Whether the files left are worth workers: their estimated cost in one process, at the cost per byte of the
+    files done so far (most of which the cache or the prefilter answered without parsing, when that is so)."""
+    estimate = done_seconds * left_bytes / max(done_bytes, 1)
+    return estimate >= POOL_PAYS_SECONDS
 
 
 def lint_files(
@@ -231,27 +265,30 @@ def lint_files(
             continue
         pending.append((index, path, len(data)))
 
-    if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
-        # Largest files first, one file per task: the workers finish together instead of one of them ending the
-        # run alone on a chunk of big files.
-        pending.sort(key=lambda entry: -entry[2])
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(pending)),
-            mp_context=_pool_context(),
-            initializer=_init_worker,
-            initargs=(settings, mode, prefilter),
-        ) as pool:
+    # Largest files first (the pool's order): the workers finish together instead of one of them ending the run
+    # alone on a big file. The run itself starts from the other end, with the smallest files, in-process.
+    pending.sort(key=lambda entry: -entry[2])
+    left_bytes = sum(size for _, _, size in pending)
+    done_bytes, started = 0, time.process_time()
+    while pending:
+        if jobs > 1 and len(pending) > 1 and time.process_time() - started >= SAMPLE_SECONDS:
+            if _pool_pays(time.process_time() - started, done_bytes, left_bytes):
+                break
+        index, path, size = pending.pop()
+        result, key = _lint_path(path, settings, mode, prefilter)
+        results[index] = result
+        if key is not None:
+            cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
+        done_bytes += size
+        left_bytes -= size
+    if pending:
+        # One file per task, in order of size: each worker reads its own file, so the parent holds no contents.
+        with _pool(min(jobs, len(pending)), settings, mode, prefilter) as pool:
             computed = pool.map(_work, [path for _, path, _ in pending])
             for (index, path, _), (result, key) in zip(pending, computed):
                 results[index] = result
                 if key is not None:
                     cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
-    else:
-        for index, path, _ in pending:
-            result, key = _lint_path(path, settings, mode, prefilter)
-            results[index] = result
-            if key is not None:
-                cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
     cache.save()
     for index in range(len(files)):
         yield results[index]

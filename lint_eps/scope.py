@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from .walk import walk
 
@@ -57,11 +59,12 @@ def parameters_of(node: cst.FunctionDef | cst.Lambda) -> list[Param]:
     return out
 
 
-class _FlowIndexer(cst.CSTVisitor):
+class _FlowIndexer:
     """Numbers nodes in source order and records bindings at the point where they take effect."""
 
     def __init__(self, root: cst.CSTNode) -> None:
         self.root = root
+        self._nested_scopes, self._leaves = _dispatch_tables()
         self.order = 0
         self.node_order: dict[int, int] = {}
         self.bindings: dict[str, list[Binding]] = {}
@@ -72,7 +75,7 @@ class _FlowIndexer(cst.CSTVisitor):
         self.order += 1
         self.node_order[id(node)] = self.order
         kind = type(node)
-        if kind in _NESTED_SCOPES and node is not self.root:
+        if kind in self._nested_scopes and node is not self.root:
             if kind is not cst.Lambda:
                 self._bind(node.name.value, None, node)  # type: ignore[attr-defined]
             return False
@@ -81,7 +84,7 @@ class _FlowIndexer(cst.CSTVisitor):
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        handler = _LEAVES.get(type(original_node))
+        handler = self._leaves.get(type(original_node))
         if handler is not None:
             handler(self, original_node)
 
@@ -122,14 +125,19 @@ class _FlowIndexer(cst.CSTVisitor):
             self._bind_target(node.asname.name, None, node)
 
 
-_NESTED_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
-_LEAVES = {
-    cst.Assign: _FlowIndexer.leave_Assign,
-    cst.AnnAssign: _FlowIndexer.leave_AnnAssign,
-    cst.AugAssign: _FlowIndexer.leave_AugAssign,
-    cst.NamedExpr: _FlowIndexer.leave_NamedExpr,
-    cst.WithItem: _FlowIndexer.leave_WithItem,
-}
+@lru_cache(maxsize=1)
+def _dispatch_tables() -> tuple[frozenset[type], dict[type, Callable[[_FlowIndexer, Any], None]]]:
+    """The node classes that open a nested scope, and the leave handler per binding node class (built on first
+    use: libcst is imported only when a file is parsed, `lint_eps.lazy`)."""
+    nested = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+    leaves = {
+        cst.Assign: _FlowIndexer.leave_Assign,
+        cst.AnnAssign: _FlowIndexer.leave_AnnAssign,
+        cst.AugAssign: _FlowIndexer.leave_AugAssign,
+        cst.NamedExpr: _FlowIndexer.leave_NamedExpr,
+        cst.WithItem: _FlowIndexer.leave_WithItem,
+    }
+    return nested, leaves
 
 
 class Scope:
@@ -167,7 +175,7 @@ class Scope:
     def _flow(self) -> _FlowIndexer:
         if self._index is None:
             indexer = _FlowIndexer(self.node)
-            walk(self.node, indexer)
+            walk(self.node, indexer, tokens=False)  # no binding or use lies in a token subtree
             self._index = indexer
         return self._index
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from .rules.tables.epsilon import TEST_DIRECTORIES, TEST_FILE_NAMES, TEST_FILE_PREFIXES, TEST_FILE_SUFFIXES
 

@@ -5,7 +5,7 @@ re-validates it) even for a read-only `CSTVisitor`, and calls two attribute hook
 is most of the lint time. `walk` calls the same `on_visit` / `on_leave` methods in the same order, reading the
 fields instead, and (unless the visitor asks for them) does not descend into whitespace and operator tokens,
 which never contain names, calls or statements. `findall` is `libcst.matchers.findall` without metadata on top
-of it.
+of it, for `lint_eps.match` matchers.
 
 The order of a node's fields is libcst's own: it is recorded once per node class by running that class's
 `_visit_and_replace_children` with a visitor that notes the attribute hooks and descends nowhere, so the walk
@@ -14,50 +14,60 @@ order is libcst's by construction (tests/test_scale.py checks it on real files).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Iterator, Sequence
 
-import libcst as cst
-import libcst.matchers as m
-from libcst._nodes import op as _op
-from libcst._nodes import whitespace as _whitespace
-
-_CSTNode = cst.CSTNode
+from lint_eps import match as m
+from lint_eps.lazy import libcst as cst
 
 
-def _token_types() -> frozenset[type]:
+@lru_cache(maxsize=1)
+def token_types() -> frozenset[type]:
+    """Whitespace, comments, newlines, brackets, commas and operator tokens: their subtrees hold only more of the
+    same. (A function, not a constant: libcst is imported on first use, `lint_eps.lazy`.)"""
+    from libcst._nodes import op as _op
+    from libcst._nodes import whitespace as _whitespace
+
     out: set[type] = set()
     for module in (_op, _whitespace):
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, _CSTNode) and value.__module__ == module.__name__:
+            if isinstance(value, type) and issubclass(value, cst.CSTNode) and value.__module__ == module.__name__:
                 out.add(value)
     out.update({cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace})
     return frozenset(out)
 
 
-# Whitespace, comments, newlines, brackets, commas and operator tokens: their subtrees hold only more of the same.
-TOKEN_TYPES = _token_types()
-TOKEN_TYPE_NAMES = frozenset(t.__name__ for t in TOKEN_TYPES)
+@lru_cache(maxsize=1)
+def token_type_names() -> frozenset[str]:
+    return frozenset(t.__name__ for t in token_types())
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-class _FieldRecorder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.fields: list[str] = []
+@lru_cache(maxsize=1)
+def _field_recorder() -> type:
+    """A visitor that notes the attribute hooks and descends nowhere (a class made on first use: it must subclass
+    libcst's CSTVisitor, which `lint_eps.lazy` imports only when a file is parsed)."""
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return False
+    class FieldRecorder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.fields: list[str] = []
 
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        if attribute not in self.fields:
-            self.fields.append(attribute)
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return False
+
+        def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+            if attribute not in self.fields:
+                self.fields.append(attribute)
+
+    return FieldRecorder
 
 
 def _fields_of(node: cst.CSTNode) -> tuple[str, ...]:
     kind = type(node)
     fields = _FIELDS.get(kind)
     if fields is None:
-        recorder = _FieldRecorder()
+        recorder = _field_recorder()()
         node._visit_and_replace_children(recorder)
         fields = _FIELDS[kind] = tuple(recorder.fields)
     return fields
@@ -90,7 +100,7 @@ def _wants_tokens(visitor: object) -> bool:
     kind = type(visitor)
     if kind not in _WANTS_TOKENS:
         _WANTS_TOKENS[kind] = any(
-            attr.startswith(("visit_", "leave_")) and attr.split("_", 1)[1].split("_", 1)[0] in TOKEN_TYPE_NAMES for attr in dir(kind)
+            attr.startswith(("visit_", "leave_")) and attr.split("_", 1)[1].split("_", 1)[0] in token_type_names() for attr in dir(kind)
         )
     return _WANTS_TOKENS[kind]
 
@@ -111,7 +121,7 @@ _VISITABLE: dict[bool, dict[type, bool]] = {True: {}, False: {}}
 
 
 def _visitable(kind: type, tokens: bool) -> bool:
-    answer = issubclass(kind, _CSTNode) and (tokens or kind not in TOKEN_TYPES)
+    answer = issubclass(kind, cst.CSTNode) and (tokens or kind not in token_types())
     _VISITABLE[tokens][kind] = answer
     return answer
 
@@ -159,39 +169,10 @@ def iter_nodes(root: cst.CSTNode, *, tokens: bool = False) -> Iterator[cst.CSTNo
             stack.extend(found)
 
 
-def _matcher_type_names(matcher: object) -> frozenset[str] | None:
-    """The node class names a matcher can match, or None when it could match anything."""
-    if isinstance(matcher, m.OneOf):
-        names: set[str] = set()
-        for option in matcher.options:
-            sub = _matcher_type_names(option)
-            if sub is None:
-                return None
-            names |= sub
-        return frozenset(names)
-    if isinstance(matcher, m.AllOf):
-        found: frozenset[str] | None = None
-        for option in matcher.options:
-            sub = _matcher_type_names(option)
-            if sub is not None:
-                found = sub if found is None else found & sub
-        return found
-    if isinstance(matcher, m.BaseMatcherNode):
-        # libcst matches a node matcher by class name (m.Call matches cst.Call nodes only).
-        name = type(matcher).__name__
-        cls = getattr(cst, name, None)
-        if isinstance(cls, type) and issubclass(cls, _CSTNode):
-            return frozenset({name})
-    return None
-
-
 def findall(tree: cst.CSTNode | object, matcher: object) -> Sequence[cst.CSTNode]:
-    """`libcst.matchers.findall(tree, matcher)` (no metadata), in the same order."""
-    if not isinstance(tree, _CSTNode):
-        return m.findall(tree, matcher)  # type: ignore[arg-type]
-    names = _matcher_type_names(matcher)
-    if names is None:
-        return m.findall(tree, matcher)  # type: ignore[arg-type]
-    tokens = bool(names & TOKEN_TYPE_NAMES)
-    matches = m.matches
-    return [node for node in iter_nodes(tree, tokens=tokens) if type(node).__name__ in names and matches(node, matcher)]  # type: ignore[arg-type]
+    """`libcst.matchers.findall(tree, matcher)` (no metadata) for a `lint_eps.match` matcher, in the same order:
+    nothing for a sentinel (`MaybeSentinel`, `RemovalSentinel`), as libcst."""
+    if not isinstance(tree, cst.CSTNode):
+        return []
+    tokens = not m.node_type_names(matcher).isdisjoint(token_type_names())
+    return m.filter_matching(iter_nodes(tree, tokens=tokens), matcher)

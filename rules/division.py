@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.nodes import arg, number_value, parenthesize, simple_operand, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.imports import blocks_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, keyword_arg, number_value, strip_parens

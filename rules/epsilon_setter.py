@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.imports import ImportMap
 from lint_eps.rule import Invalid, Replacement, Rule

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.nodes import arg, names_in, negate, simple_operand, strip_parens
 from lint_eps.prefilter import mentions, writes_identifier

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import strip_parens

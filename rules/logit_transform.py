@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.nodes import simple_operand, strip_parens
 from lint_eps.prefilter import mentions, writes_identifier

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.nodes import strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule

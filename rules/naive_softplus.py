@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.nodes import strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule

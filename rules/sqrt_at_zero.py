@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.nodes import arg, number_value, parenthesize, strip_parens
 from lint_eps.prefilter import FileText, FunctionFacts, at_module_level, has_word, identifiers_reaching, mentions, positions, within, word_positions

@@ -26,6 +26,7 @@ from lint_eps.prefilter import FileText
 from lint_eps.registry import all_rules
 from lint_eps.rule import Invalid
 from lint_eps.settings import Settings
+from lint_eps import match
 from lint_eps.walk import findall, walk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,8 +110,8 @@ def test_fast_walk_visits_in_libcsts_order_on_real_files() -> None:
         module.visit(expected)
         walk(module, got, tokens=True)
         assert got.seen == expected.seen, path
-        for matcher in (m.Call(), m.If() | m.Assert(), m.BinaryOperation(operator=m.Divide()), m.Name("self")):
-            assert list(findall(module, matcher)) == list(m.findall(module, matcher)), (path, matcher)
+        for build in (lambda m: m.Call(), lambda m: m.If() | m.Assert(), lambda m: m.BinaryOperation(operator=m.Divide()), lambda m: m.Name("self")):
+            assert list(findall(module, build(match))) == list(m.findall(module, build(m))), (path, build(match))
 
 
 # -- generated programs ---------------------------------------------------------------------------------

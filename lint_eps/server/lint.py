@@ -163,6 +163,17 @@ class LintResult:
         return [d for d in self.diagnostics if d.code == INTERNAL_ERROR]
 
 
+def warm_up() -> None:
+    """Import what the first lint needs (the rules, libcst: `lint_eps.lazy`), on a thread of its own while the
+    editor is still handshaking, so that the first diagnostics do not wait for it. A lint that starts meanwhile
+    waits on the same imports, never for longer than without the warm-up."""
+    from ..lazy import libcst
+    from ..registry import all_rules
+
+    all_rules()
+    _ = libcst.Module
+
+
 def lint_document(uri: str, version: int | None, text: str, fallback_folder: str | None, client: ClientSettings) -> LintResult:
     """Lint the in-memory text of a document. Never raises: a configuration problem or an engine crash is
     recorded in the result for the server to report."""

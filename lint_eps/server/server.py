@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,7 +25,7 @@ from ..config import CONFIG_NAMES, ConfigError
 from . import notebooks
 from .actions import FIX_ALL_KIND, Document, code_actions, hover
 from ..project import forget_project_modules
-from .lint import SECTION, ClientSettings, LintResult, lint_document, uri_to_path
+from .lint import SECTION, ClientSettings, LintResult, lint_document, uri_to_path, warm_up
 
 
 DEBOUNCE_SECONDS = 0.3
@@ -222,6 +223,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: LintEpsServer, params: types.InitializeParams) -> None:
+        threading.Thread(target=warm_up, name="lint-eps-warm-up", daemon=True).start()
         if params.initialization_options is not None:
             ls.set_client_settings(params.initialization_options)
             ls.init_settings = ls.client_settings

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.imports import dotted_name

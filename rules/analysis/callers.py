@@ -15,8 +15,8 @@ with no call site in the module keeps its findings.
 
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import strip_parens

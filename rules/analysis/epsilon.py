@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import number_value, strip_parens

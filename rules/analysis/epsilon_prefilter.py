@@ -154,13 +154,16 @@ def _additions(text: "FileText") -> list[int]:
 
 
 def _binary_operations(text: "FileText", operator: "re.Pattern[str]") -> "list[ast.BinOp]":
-    """The binary operations of the statements whose lines write `operator` (every such operation does)."""
-    return [
-        node
-        for statement in statements_covering(text, positions(text, operator))
-        for node in expressions(statement)
-        if isinstance(node, ast.BinOp)
-    ]
+    """The binary operations of the statements whose lines write `operator` (every such operation does). Each
+    statement's are collected once per file: C1 asks for `+` and C2/C3 for `+` or `/`, mostly the same statements."""
+    by_statement: dict[int, list[ast.BinOp]] = text.memo("eps403.binary_operations", dict)  # type: ignore[assignment]
+    out: list[ast.BinOp] = []
+    for statement in statements_covering(text, positions(text, operator)):
+        found = by_statement.get(id(statement))
+        if found is None:
+            found = by_statement[id(statement)] = [node for node in expressions(statement) if isinstance(node, ast.BinOp)]
+        out.extend(found)
+    return out
 
 
 _PLUS = re.compile(r"\+")

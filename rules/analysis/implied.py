@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import strip_parens
@@ -20,8 +20,9 @@ from lint_eps.walk import findall
 
 from .denominators import operand_keys
 
-# A check that lets NaN through: `assert not (r < 0).any()`, `assert r != 0`, `assert r is not None`.
-_NAN_PASSING = (cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+# A check that lets NaN through: `assert not (r < 0).any()`, `assert r != 0`, `assert r is not None`. Class names
+# (libcst's operator classes have no subclasses): nothing here reads libcst at import (`lint_eps.lazy`).
+_NAN_PASSING = frozenset({"NotEqual", "Is", "IsNot", "In", "NotIn"})
 
 
 def _rejects_nan(test: cst.BaseExpression) -> bool:
@@ -29,7 +30,7 @@ def _rejects_nan(test: cst.BaseExpression) -> bool:
     if isinstance(test, cst.BooleanOperation):
         return isinstance(test.operator, cst.And) and (_rejects_nan(test.left) or _rejects_nan(test.right))
     if isinstance(test, cst.Comparison):
-        return not any(isinstance(c.operator, _NAN_PASSING) for c in test.comparisons)
+        return not any(type(c.operator).__name__ in _NAN_PASSING for c in test.comparisons)
     if isinstance(test, cst.Call):
         leaf = getattr(test.func, "attr", test.func)
         return isinstance(leaf, cst.Name) and leaf.value in ("allclose", "isclose", "isfinite", "all", "array_equal")

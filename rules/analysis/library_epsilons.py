@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libcst as cst
+from lint_eps.lazy import libcst as cst
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, keyword_arg, strip_parens

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from . import callees
 from lint_eps.walk import findall
@@ -131,14 +131,15 @@ def _parents(context: FileContext, root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     return cached  # type: ignore[return-value]
 
 
-_CONDITIONAL = (cst.If, cst.Else, cst.For, cst.While, cst.Try, cst.TryStar, cst.ExceptHandler, cst.Finally, cst.Match, cst.IfExp, cst.BooleanOperation)
+# Class names (none of these libcst classes has subclasses): nothing here reads libcst at import (`lint_eps.lazy`).
+_CONDITIONAL = frozenset({"If", "Else", "For", "While", "Try", "TryStar", "ExceptHandler", "Finally", "Match", "IfExp", "BooleanOperation"})
 
 
 def _conditional_ancestors(parents: dict[int, cst.CSTNode], node: cst.CSTNode) -> list[cst.CSTNode]:
     out = []
     current = parents.get(id(node))
     while current is not None:
-        if isinstance(current, _CONDITIONAL):
+        if type(current).__name__ in _CONDITIONAL:
             out.append(current)
         current = parents.get(id(current))
     return out

@@ -21,8 +21,8 @@ import bisect
 import re
 from dataclasses import dataclass, replace
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.walk import findall
 from lint_eps.context import FileContext

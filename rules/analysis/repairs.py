@@ -4,8 +4,8 @@ that matters (in a loss the gradient of the `-inf` branch is still NaN: those st
 
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg

@@ -8,11 +8,12 @@ name bound to one of those (or called `*mask*`); an integer index or a slice is 
 
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
+from lint_eps.lazy import libcst as cst
+from lint_eps import match as m
 
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, strip_parens
+from lint_eps.walk import findall
 
 from .denominators import call_name, method_name
 
@@ -46,7 +47,7 @@ def _drops_nans(index: cst.BaseExpression, context: FileContext) -> bool:
         binding = context.function.reaching_binding(index)
         if binding is not None and binding.value is not None:
             index = binding.value
-    for call in m.findall(index, m.Call()):
+    for call in findall(index, m.Call()):
         assert isinstance(call, cst.Call)
         leaf = (call_name(call, context) or method_name(call, context) or "").rsplit(".", 1)[-1]
         if leaf in ("isnan", "isfinite"):
