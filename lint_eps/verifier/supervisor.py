@@ -118,6 +118,7 @@ def _run_worker(batch: Batch, start: int, results: list[dict[str, Any] | None], 
         "sys_path": batch.sys_path,
         "framework": batch.framework,
         "memory_limit": memory_limit,
+        "timeout": timeout,
         "targets": [t.job() for t in batch.targets[start:]],
     }
     with tempfile.TemporaryDirectory(prefix="lint-eps-verify-") as folder:
