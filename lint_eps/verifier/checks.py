@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import probes
+from . import probes, search
 from .given import INPUTS_FUNCTION
 from .inputs import BATCHES, DTYPES, RANKS, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
 from .kinds import read
@@ -42,6 +42,7 @@ class Adapter:
     dtypes: tuple[str, ...] = DTYPES
     gradient_skip: str | None = None  # why gradients are not checked with this adapter
     sigmoids: tuple[str, ...] = ()  # how the floor sweep makes probabilities, first is the default
+    batches: tuple[int, ...] = BATCHES  # batch sizes of the shapes tried
 
     def tensor(self, array: np.ndarray, dtype: str) -> Any:
         raise NotImplementedError
@@ -210,6 +211,9 @@ class TorchAdapter(Adapter):
 class JaxAdapter(Adapter):
     name = "jax"
     sigmoids = ("jax.nn.sigmoid",)
+    # Run op by op (for the probes), every primitive is compiled again for each new shape and dtype (~0.1 s
+    # each): one batch size keeps a function's shapes to its ranks.
+    batches = (1,)
 
     def __init__(self) -> None:
         import jax
@@ -431,7 +435,7 @@ def _verify(
         for variant in plan.variants():
             for rank in RANKS:
                 try:
-                    adapter.evaluate(subject.call, benign_case(variant, shape_for(rank, max(BATCHES))), None)
+                    adapter.evaluate(subject.call, benign_case(variant, shape_for(rank, max(adapter.batches))), None)
                     accepted.append(rank)
                 except NUMERIC_EXCEPTIONS:
                     accepted.append(rank)
@@ -445,7 +449,7 @@ def _verify(
             assert first_error is not None
             return result("error", describe(first_error))
         ranks = [accepted[0]] + [r for r in accepted if r >= 2 and r != accepted[0]][:1]
-        shapes = sorted((shape_for(r, b) for r in ranks for b in BATCHES), key=lambda s: (int(np.prod(s)), len(s)))
+        shapes = sorted((shape_for(r, b) for r in ranks for b in adapter.batches), key=lambda s: (int(np.prod(s)), len(s)))
     # 2. Which dtypes does it accept?
     dtypes: list[str] = []
     for dtype in adapter.dtypes:
@@ -462,41 +466,65 @@ def _verify(
     checked = 0
     raised: list[str] = []
     gradient_seen = False
-    for case in cases(plan, shapes, tuple(dtypes)):
-        if deadline is not None and time.monotonic() > deadline:
-            # Many filled parameters multiply the cases: stop in time to report what was seen.
-            notes.append(f"stopped after {checked} cases, at {BUDGET_SHARE:.0%} of the time limit")
-            break
-        checked += 1
-        used = case.dtype in used_dtypes
+
+    def run(case: Case, record: bool = True) -> bool:
+        """Evaluate one case. With `record`, judge its failure; without, only say whether it breaks the function
+        or a finding that has no counterexample yet (the search's test)."""
+        nonlocal gradient_seen
+        exc_seen: BaseException | None = None
         if recorder:
             recorder.start()
         try:
             outputs, grad = adapter.evaluate(subject.call, case, grad_name)
         except NUMERIC_EXCEPTIONS as exc:
-            judge(lambda: _case_hit(case, describe(exc)), used, exc)
-            if settled():
-                break
-            continue
+            failures, exc_seen = [describe(exc)], exc
         except Exception as exc:
-            raised.append(describe(exc))
-            continue
+            if record:
+                raised.append(describe(exc))
+            return False
+        else:
+            failures = []
+            bad = nonfinite(outputs)
+            if bad:
+                failures.append(f"{bad} {subject.output_word}")
+            if grad is not None:
+                gradient_seen = True
+                bad_grad = nonfinite([grad])
+                if bad_grad:
+                    failures.append(f"{bad_grad} gradient wrt {grad_name}")
         finally:
             if recorder:
                 recorder.stop()
-        failures = []
-        bad = nonfinite(outputs)
-        if bad:
-            failures.append(f"{bad} {subject.output_word}")
-        if grad is not None:
-            gradient_seen = True
-            bad_grad = nonfinite([grad])
-            if bad_grad:
-                failures.append(f"{bad_grad} gradient wrt {grad_name}")
-        if failures:
-            judge(lambda: _case_hit(case, "; ".join(failures)), used, None)
-            if settled():
-                break
+        if not failures:
+            return False
+        if record:
+            judge(lambda: _case_hit(case, "; ".join(failures)), case.dtype in used_dtypes, exc_seen)
+            return True
+        if function.used is None or watch is None:
+            return function.used is None
+        at = probes.raised_at(exc_seen, watch.filename, watch.lines) if exc_seen is not None else None
+        return any(t.used is None and f.watched and probes.triggered(f, watch.recorder, at) for f, t in zip(findings, tallies))
+
+    for case in cases(plan, shapes, tuple(dtypes)):
+        if deadline is not None and time.monotonic() > deadline:
+            # Many filled parameters multiply the cases: stop in time to report what was seen.
+            if not checked:
+                return result("timeout", f"no edge case run within {BUDGET_SHARE:.0%} of the time limit (importing and finding the shapes and dtypes it accepts took it)")
+            notes.append(f"stopped after {checked} cases, at {BUDGET_SHARE:.0%} of the time limit")
+            break
+        checked += 1
+        if run(case) and settled():
+            break
+    # Then a search beyond the grid (Hypothesis), shrunk to the smallest input that breaks what is left.
+    if not settled() and search.available() and (deadline is None or time.monotonic() < deadline) and dtypes:
+        shape = next((s for s in shapes if int(np.prod(s)) >= 2), shapes[-1])
+        dtype = next((d for d in dtypes if d in used_dtypes), dtypes[0])
+        in_time = lambda: deadline is None or time.monotonic() < deadline  # noqa: E731
+        found, tried = search.search(plan, shape, dtype, lambda case: in_time() and run(case, record=False))
+        if found is not None:
+            run(found)
+        elif tried:
+            notes.append(f"{tried} more searched (Hypothesis), none broke it")
     # 4. The precision floor of a binary cross-entropy: when nothing else broke, or for a logits/probabilities
     # finding (EPS3xx), whose failure is the floor rather than a NaN.
     floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
@@ -683,7 +711,23 @@ def subject_for_class(cls: type, kind: str, method: str | None = None, role: str
     if isinstance(plan, str):
         return result("skipped", f"{name}: {plan}")
     target = instance if name in ("call", "forward") else bound
-    return Subject(lambda t: plan.call(target, t), plan, role, plan.gradient is not None)  # type: ignore[union-attr]
+
+    def run(tensors: dict[str, Any]) -> Any:
+        if kind == "module":
+            _cast_module(instance, tensors)
+        return plan.call(target, tensors)  # type: ignore[union-attr]
+
+    return Subject(run, plan, role, plan.gradient is not None)  # type: ignore[union-attr]
+
+
+def _cast_module(module: Any, tensors: dict[str, Any]) -> None:
+    """Give a torch module's weights the dtype of its float inputs, as `.half()` or `.double()` would: a float16
+    case runs a float16 model rather than failing on mixed dtypes."""
+    torch = sys.modules["torch"]
+    dtype = next((t.dtype for t in tensors.values() if torch.is_tensor(t) and t.is_floating_point()), None)
+    weight = next(iter(module.parameters()), None)
+    if dtype is not None and weight is not None and weight.dtype != dtype:
+        module.to(dtype)
 
 
 def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:

@@ -154,6 +154,7 @@ def check_assignment(statement: ast.Assign, module: Any, function: str | None, s
         return _result("error", f"cannot evaluate `{ast.get_source_segment(source, target.value)}`: {type(exc).__name__}: {exc}")
     original = getattr(owner, target.attr, None)
     before = keras.config.epsilon()
+    # The function may set other globals; Keras's epsilon is put back for the module's other functions.
     ran = ""
     if function:
         fn = getattr(module, function, None)
@@ -184,6 +185,28 @@ def check_assignment(statement: ast.Assign, module: Any, function: str | None, s
     finally:
         if original is not None and callable(original):
             setattr(owner, target.attr, original)
+        keras.config.set_epsilon(before)
+
+
+def check_called(call: ast.Call, module: Any, function: str | None, source: str) -> dict[str, Any]:
+    """EPS404 after its fix: the function calls the setter, so Keras's epsilon is the value the code gives."""
+    import keras
+
+    saved = keras.config.epsilon()
+    try:
+        intended = _evaluate(call.args[0] if call.args else call.keywords[0].value, module)
+        fn = getattr(module, function) if function else None
+        if fn is not None:
+            fn()
+        after = keras.config.epsilon()
+    except Exception as exc:  # noqa: BLE001
+        return _result("error", f"{type(exc).__name__}: {exc}")
+    finally:
+        keras.config.set_epsilon(saved)
+    ran = f"after `{function}()`, " if function else ""
+    if after == intended:
+        return _result("not-reproduced", f"{ran}keras.config.epsilon() is {after!r}, the value `{ast.get_source_segment(source, call)}` gives")
+    return _result("confirmed", f"{ran}keras.config.epsilon() is {after!r}, not the {intended!r} `{ast.get_source_segment(source, call)}` gives")
 
 
 def verify(module: Any, module_file: str, source: str, target: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +220,8 @@ def verify(module: Any, module_file: str, source: str, target: dict[str, Any]) -
         call = _epsilon_call(find_node(tree, lines, span)) or _epsilon_call(statement)  # type: ignore[arg-type]
         if code == "EPS404" and isinstance(statement, ast.Assign):
             results.append(check_assignment(statement, module, target.get("attr") or None, source))
+        elif code == "EPS404" and call is not None:  # the fixed source: the setter is called
+            results.append(check_called(call, module, target.get("attr") or None, source))
         elif call is not None:
             results.append(check_call(code, call, module, source))
         else:
