@@ -203,3 +203,18 @@ def test_inputs_function_that_raises_is_reported(tmp_path: Path):
     (record,) = json.loads(result.stdout)
     assert record["status"] == "error"
     assert record["message"] == "`lint_eps_inputs()` raised ZeroDivisionError: division by zero"
+
+
+@needs_all
+def test_readme_shows_the_examples_run(examples):
+    """The README's `lint-eps verify examples/` block is that run: every line of a finding this verifier decides
+    is the text form of its record (the model-level lines are the model-level checks' to keep)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    command = "$ lint-eps verify examples/\n"
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0].splitlines()
+    for (filename, row, column, code), record in examples.items():
+        if (filename, row) in MODEL_LEVEL:
+            continue
+        line = f"{filename}:{row}:{column}: {code} {record['function'] or '(module level)'}: {record['status']}: {record['message']}"
+        assert line in shown, line
+    assert shown[-1].startswith(f"Verified {len(examples)} findings: ")
