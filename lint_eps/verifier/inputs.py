@@ -1,4 +1,5 @@
-"""Edge-case inputs: which parameters to fill (from the signature) and the arrays to fill them with.
+"""Edge-case inputs: which parameters to fill (from the signature, kinds.py for those beyond labels,
+predictions and counts, given.py for what the user gives) and the arrays to fill them with.
 
 Runs in the worker. Arrays are built in float64 with NumPy and cast to each dtype by the framework adapter, so
 `1 - 1e-7` becomes 0.99999988 in float32 and exactly 1 in float16, as it would in a real model. The order of
