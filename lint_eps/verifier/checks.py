@@ -19,7 +19,7 @@ import numpy as np
 
 from . import probes, search
 from .given import INPUTS_FUNCTION
-from .inputs import BATCHES, DTYPES, RANKS, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
+from .inputs import BATCHES, DTYPES, RANKS, SEED, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
 from .kinds import read
 
 # A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
@@ -113,6 +113,7 @@ class TensorFlowAdapter(Adapter):
         self.tf = tf
         # tf.function bodies run eagerly, so that the probes of a finding see values, not symbolic tensors.
         tf.config.run_functions_eagerly(True)
+        tf.random.set_seed(SEED)
 
     def tensor(self, array, dtype):
         tf = self.tf
@@ -167,6 +168,8 @@ class TorchAdapter(Adapter):
         import torch
 
         self.torch = torch
+        # A module's weights are drawn when the verifier builds it: the same weights, the same counterexample.
+        torch.manual_seed(SEED)
 
     def tensor(self, array, dtype):
         return self.torch.tensor(array, dtype=getattr(self.torch, dtype))

@@ -171,6 +171,9 @@ def main(argv: list[str]) -> int:
         _send(channel, event="module", ok=False, status="skipped" if reason else "error", message=reason or f"importing {job['framework']} failed: {checks.describe(exc)}")
         return 0
     _send(channel, event="framework")
+    from .inputs import SEED
+
+    checks.np.random.seed(SEED)  # user code drawing from NumPy's global generator draws the same in every run
     if any(t["kind"] == "setting" for t in job["targets"]):
         from . import setting
 
