@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from functools import lru_cache
 
@@ -60,18 +60,25 @@ class Cache:
         if isinstance(data, dict):
             self.entries = data
 
-    def get(self, path: str, content_digest: str) -> list[dict[str, Any]] | None:
+    def get(self, path: str, content_digest: str, valid: Callable[[dict[str, list[str]]], bool] | None = None) -> list[dict[str, Any]] | None:
+        """The findings stored for this content, if the project modules they used (`valid`) still hold."""
         if not self.enabled:
             return None
         entry = self.entries.get(os.path.abspath(path))
         if entry is None or entry.get("digest") != content_digest:
             return None
+        deps = entry.get("deps")
+        if deps and (valid is None or not valid(deps)):
+            return None
         return entry["diagnostics"]
 
-    def put(self, path: str, content_digest: str, diagnostics: list[dict[str, Any]]) -> None:
+    def put(self, path: str, content_digest: str, diagnostics: list[dict[str, Any]], deps: dict[str, list[str]] | None = None) -> None:
         if not self.enabled:
             return
-        self.entries[os.path.abspath(path)] = {"digest": content_digest, "diagnostics": diagnostics}
+        entry: dict[str, Any] = {"digest": content_digest, "diagnostics": diagnostics}
+        if deps:
+            entry["deps"] = deps
+        self.entries[os.path.abspath(path)] = entry
         self.dirty = True
 
     def save(self) -> None:

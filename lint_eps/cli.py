@@ -156,6 +156,7 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--max-file-size", type=click.IntRange(min=0), default=None, help="Skip (and report, EPS005) files over this many bytes; 0: no limit (default 10000000).")
 @click.option("--file-timeout", type=click.FloatRange(min=0), default=None, help="Stop (and report, EPS005) a file taking more than this many CPU seconds; 0: no limit (default 60).")
+@click.option("--preview/--no-preview", default=None, help="Turn on (off) the weak-evidence judgements of `preview` (overrides the configuration).")
 def check(
     paths: tuple[str, ...],
     select: tuple[str, ...],
@@ -178,6 +179,7 @@ def check(
     quiet: bool,
     max_file_size: int | None,
     file_timeout: float | None,
+    preview: bool | None,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     targets = list(paths) or ["."]
@@ -190,7 +192,7 @@ def check(
     if config_path is not None and not os.path.isfile(config_path):
         raise UsageFailure(f"config file does not exist: {config_path}")
     settings = build_settings(targets[0], config_path, select=select, extend_select=extend_select, ignore=ignore, force_exclude=bool(force_exclude))
-    settings = settings.with_overrides(max_file_size=max_file_size, file_timeout=file_timeout)
+    settings = settings.with_overrides(max_file_size=max_file_size, file_timeout=file_timeout, preview=preview)
 
     # A run that checks nothing says so (on stderr, exit 0, as ruff does) instead of "All checks passed!".
     files: list[str] = []

@@ -120,6 +120,7 @@ KEYS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "max-file-size": ("max_file_size", _size),
     "file-timeout": ("file_timeout", _seconds),
     "preview": ("preview", _bool),
+    "src": ("src", _str_list),
 }
 
 

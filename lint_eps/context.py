@@ -10,13 +10,17 @@ from .imports import ImportMap, dotted_name
 from .scope import ClassInfo, Scope
 
 if TYPE_CHECKING:
+    from .project import Project
     from .settings import Settings
 
 
 class FileContext:
-    def __init__(self, path: str, source: str, module: cst.Module, settings: "Settings") -> None:
+    def __init__(self, path: str, source: str, module: cst.Module, settings: "Settings", full_source: str | None = None) -> None:
         self.path = path
         self.source = source
+        # The file as written: `source` may have function bodies stubbed (lint_eps/skeleton.py), and summaries of
+        # this module's functions (lint_eps/project.py) must see every body.
+        self.full_source = source if full_source is None else full_source
         self.module = module
         self.settings = settings
         self.imports = ImportMap.from_module(module)
@@ -25,6 +29,12 @@ class FileContext:
         self._frames: list[Scope | ClassInfo] = []
         # Rules may keep per-file notes here for each other (e.g. which models end in a sigmoid).
         self.shared: dict[str, object] = {}
+
+    @property
+    def project(self) -> "Project":
+        from .project import project_for
+
+        return project_for(self.settings.source_roots())
 
     # -- where are we ---------------------------------------------------------------------------------
     @property

@@ -41,13 +41,20 @@ def docs_url(code: str) -> str | None:
 class Location:
     row: int
     column: int
+    # In a notebook: the cell (1-based, among all its cells) that `row` counts in. Not compared: the locations of
+    # one finding are in one cell, and findings sort by cell first (`Diagnostic.sort_key`).
+    cell: int | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, int]:
-        return {"row": self.row, "column": self.column}
+        out = {"row": self.row, "column": self.column}
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, int]) -> "Location":
-        return cls(int(data["row"]), int(data["column"]))
+        cell = data.get("cell")
+        return cls(int(data["row"]), int(data["column"]), None if cell is None else int(cell))
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,13 @@ class Diagnostic:
     def severity(self) -> Severity:
         return severity(self.code)
 
+    @property
+    def cell(self) -> int | None:
+        """The notebook cell the finding is in (its rows count in that cell); None in a Python file."""
+        return self.location.cell
+
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.filename, self.location, self.code)
+        return (self.filename, self.location.cell or 0, self.location, self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """The ruff JSON shape (plus `rule_name`, `related` and `details`), also used as the cache format."""

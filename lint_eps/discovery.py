@@ -1,4 +1,4 @@
-"""Which files a run lints: walk folders for *.py/*.pyi, honouring excludes and .gitignore files as ruff does.
+"""Which files a run lints: walk folders for *.py/*.pyi/*.ipynb, honouring excludes and .gitignore files as ruff does.
 
 Explicitly named files are linted even when excluded (so `lint-eps build/x.py` works) unless `force_exclude`
 is set, which pre-commit needs because it passes every staged file explicitly.
@@ -15,7 +15,7 @@ import pathspec
 
 from .settings import Settings
 
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: lint_eps.notebook
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,7 @@ def _lint_source(
         module = parse(source, path)
     if isinstance(module, Diagnostic):
         return [module] if SYNTAX_ERROR in codes else []
-    found = _run_rules(module, parsed_source, path, settings, rule_classes, codes)
+    found = _run_rules(module, parsed_source, path, settings, rule_classes, codes, full_source=source)
     if gate_failure is not None and INTERNAL_ERROR in codes:
         loc = Location(1, 1)
         note = f"internal error in a rule's prefilter ({gate_failure}); the file was linted whole, so no finding is lost"
@@ -226,8 +226,9 @@ def _run_rules(
     settings: Settings,
     rule_classes: list[type[Rule]],
     codes: frozenset[str],
+    full_source: str | None = None,
 ) -> list[Diagnostic]:
-    context = FileContext(path, source, module, settings)
+    context = FileContext(path, source, module, settings, full_source)
     rules = [cls(context) for cls in rule_classes]
     dispatcher = _Dispatcher(context, rules)
     try:

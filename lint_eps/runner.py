@@ -21,6 +21,7 @@ from .diagnostic import Diagnostic, Location
 from .discovery import DiscoveryError, discover
 from .engine import SYNTAX_ERROR, lint_source
 from .fixes import fix_source
+from .project import project_for, summarise
 from .registry import selected_codes
 from .settings import Settings
 from .source import DecodedSource, SourceError, decode_source, encode_source
@@ -39,6 +40,9 @@ class FileResult:
     diff: str | None = None
     fix_error: str | None = None
     from_cache: bool = False
+    # Other modules of the project whose summaries the findings depend on (lint_eps/project.py): path ->
+    # [content digest, summary digest]. The cache keeps the findings only while these still hold.
+    deps: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +79,10 @@ def _over_budget(path: str, diagnostic: Diagnostic, codes: frozenset[str]) -> Fi
 
 def lint_bytes(path: str, data: bytes, settings: Settings, mode: FixMode = FixMode(), *, prefilter: bool = True) -> FileResult:
     codes = selected_codes(settings, path)
+    if path.endswith(".ipynb"):
+        from .notebook_lint import lint_notebook  # a notebook: its code cells as one program (and its size)
+
+        return lint_notebook(path, data, settings, mode, codes, prefilter)
     too_big = over_size(path, len(data), settings)
     if too_big is not None:
         return _over_budget(path, too_big, codes)
@@ -169,12 +177,16 @@ def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) ->
     data = _read(path)
     if isinstance(data, Diagnostic):
         return FileResult(path, [data] if IO_ERROR in selected_codes(settings, path) else []), None
-    result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
+    with project_for(settings.source_roots()).tracking() as used:
+        result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
+    result.deps = dict(used)
     # An over-budget result is not cached: a time budget depends on the machine, and a size budget may change.
     return result, None if any(d.code == OVER_BUDGET for d in result.diagnostics) else digest(data)
 
 
 def _over_size(path: str, settings: Settings) -> Diagnostic | None:
+    if path.endswith(".ipynb"):
+        return None  # the budget is for the code, not the plots in the outputs: measured on the code cells
     try:
         size = os.path.getsize(path)
     except OSError:
@@ -198,6 +210,7 @@ def lint_files(
 ) -> Iterator[FileResult]:
     jobs = jobs or os.cpu_count() or 1
     cache = Cache(settings.root, settings.fingerprint() + ("-nopf" if not prefilter else ""), enabled=use_cache and not mode.active)
+    project = project_for(settings.source_roots())
     pending: list[tuple[int, str, int]] = []  # (index, path, size)
     results: dict[int, FileResult] = {}
     for index, path in enumerate(files):
@@ -212,7 +225,7 @@ def lint_files(
         if not isinstance(data, bytes):
             pending.append((index, path, 0))  # reported when the file is linted
             continue
-        cached = cache.get(path, digest(data))
+        cached = cache.get(path, digest(data), valid=lambda deps: project.still_valid(deps, summarise))
         if cached is not None:
             results[index] = FileResult(path, [Diagnostic.from_dict({**d, "filename": path}) for d in cached], from_cache=True)
             continue
@@ -232,13 +245,13 @@ def lint_files(
             for (index, path, _), (result, key) in zip(pending, computed):
                 results[index] = result
                 if key is not None:
-                    cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+                    cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
     else:
         for index, path, _ in pending:
             result, key = _lint_path(path, settings, mode, prefilter)
             results[index] = result
             if key is not None:
-                cache.put(path, key, [d.to_dict() for d in result.diagnostics])
+                cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
     cache.save()
     for index in range(len(files)):
         yield results[index]

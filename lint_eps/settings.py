@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from dataclasses import asdict, dataclass, field, replace
 
@@ -58,6 +59,9 @@ class Settings:
     # Per-file budget (lint_eps/budget.py): a file over it is reported (EPS005) and skipped. 0: no limit.
     max_file_size: int = 10_000_000  # bytes
     file_timeout: float = 60.0  # seconds of CPU time
+    # Folders (relative to `root`) under which absolute imports name modules of the project (like ruff's `src`):
+    # their summaries cross module boundaries (lint_eps/project.py). Third-party code is never read.
+    src: tuple[str, ...] = (".", "src")
     preview: bool = False  # weak-evidence judgements, off by default (like ruff's preview): see README
     # Where relative patterns (exclude, per-file-ignores) are anchored: the config file's folder.
     root: str = "."
@@ -66,6 +70,9 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def source_roots(self) -> list[str]:
+        return [os.path.join(self.root, folder) for folder in self.src]
 
     def fingerprint(self) -> str:
         """Stable hash of everything that can change a file's findings (used as part of the cache key)."""

@@ -28,7 +28,7 @@ from .analysis.denominators import (
     method_name,
     operand_keys,
 )
-from .analysis.callers import guarded_by_callers
+from .analysis.callers import guarded_by_callers, unguarded_call
 from .analysis.implied import asserted_quotient
 from .analysis.selections import masked_mean
 from .analysis.epsilon import epsilon_value, is_epsilon, is_epsilon_name
@@ -442,6 +442,172 @@ def _consequence(role: Role, family: str | None = None) -> str:
 
 
 # ======================================================================================================
+
+# Issue 12: values across function, class and module boundaries (VALID/INVALID examples below).
+_ISSUE12_HELPER_RATIOS = (
+    'from keras import backend as K\n'
+    '\n'
+    '\n'
+    'def recall_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    possible_positives = K.sum(K.round(K.clip(y_true, 0, 1)))\n'
+    '    return true_positives / (possible_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def precision_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))\n'
+    '    return true_positives / (predicted_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def f1_m(y_true, y_pred):\n'
+    '    precision = precision_m(y_true, y_pred)\n'
+    '    recall = recall_m(y_true, y_pred)\n'
+    '    return 2 * ((precision * recall) / (precision + recall))\n'
+)
+_ISSUE12_HELPER_RATIOS_FIXED = (
+    'from keras import backend as K\n'
+    '\n'
+    '\n'
+    'def recall_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    possible_positives = K.sum(K.round(K.clip(y_true, 0, 1)))\n'
+    '    return true_positives / (possible_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def precision_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))\n'
+    '    return true_positives / (predicted_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def f1_m(y_true, y_pred):\n'
+    '    precision = precision_m(y_true, y_pred)\n'
+    '    recall = recall_m(y_true, y_pred)\n'
+    '    return 2 * ((precision * recall) / (precision + recall + K.epsilon()))\n'
+)
+_ISSUE12_CALLED_FROM_LOSS = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def _overlap(a, b):\n'
+    '    inter = tf.reduce_sum(a * b)\n'
+    '    return 2.0 * inter / (tf.reduce_sum(a) + tf.reduce_sum(b))\n'
+    '\n'
+    '\n'
+    'def dice_loss(y_true, y_pred):\n'
+    '    return 1.0 - _overlap(y_true, y_pred)\n'
+)
+_ISSUE12_CALLED_FROM_LOSS_FIXED = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def _overlap(a, b):\n'
+    '    inter = tf.reduce_sum(a * b)\n'
+    '    return tf.math.divide_no_nan(2.0 * inter, tf.reduce_sum(a) + tf.reduce_sum(b))\n'
+    '\n'
+    '\n'
+    'def dice_loss(y_true, y_pred):\n'
+    '    return 1.0 - _overlap(y_true, y_pred)\n'
+)
+_ISSUE12_BOX_AREA = (
+    'import torch\n'
+    '\n'
+    '\n'
+    'def box_area(boxes):\n'
+    '    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])\n'
+    '\n'
+    '\n'
+    'def iou_loss(pred_boxes, target_boxes):\n'
+    '    lt = torch.max(pred_boxes[:, :2], target_boxes[:, :2])\n'
+    '    rb = torch.min(pred_boxes[:, 2:], target_boxes[:, 2:])\n'
+    '    wh = (rb - lt).clamp(min=0)\n'
+    '    inter = wh[:, 0] * wh[:, 1]\n'
+    '    union = box_area(pred_boxes) + box_area(target_boxes) - inter\n'
+    '    return (1 - inter / union).mean()\n'
+)
+_ISSUE12_BOX_AREA_FIXED = (
+    'import torch\n'
+    '\n'
+    '\n'
+    'def box_area(boxes):\n'
+    '    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])\n'
+    '\n'
+    '\n'
+    'def iou_loss(pred_boxes, target_boxes):\n'
+    '    lt = torch.max(pred_boxes[:, :2], target_boxes[:, :2])\n'
+    '    rb = torch.min(pred_boxes[:, 2:], target_boxes[:, 2:])\n'
+    '    wh = (rb - lt).clamp(min=0)\n'
+    '    inter = wh[:, 0] * wh[:, 1]\n'
+    '    union = box_area(pred_boxes) + box_area(target_boxes) - inter\n'
+    '    return (1 - inter / (union + 1e-7)).mean()\n'
+)
+_ISSUE12_LAZY_STATE = (
+    'import tensorflow as tf\n'
+    'from tensorflow import keras\n'
+    '\n'
+    '\n'
+    'class MeanRatio(keras.metrics.Metric):\n'
+    '    def update_state(self, y_true, y_pred, sample_weight=None):\n'
+    '        if not hasattr(self, "count"):\n'
+    '            self.total = self.add_weight(name="total", initializer="zeros")\n'
+    '            self.count = self.add_weight(name="count", initializer="zeros")\n'
+    '        self.total.assign_add(tf.reduce_sum(y_pred))\n'
+    '        self.count.assign_add(tf.reduce_sum(y_true))\n'
+    '\n'
+    '    def result(self):\n'
+    '        return self.total / self.count\n'
+)
+_ISSUE12_LAZY_STATE_FIXED = (
+    'import tensorflow as tf\n'
+    'from tensorflow import keras\n'
+    '\n'
+    '\n'
+    'class MeanRatio(keras.metrics.Metric):\n'
+    '    def update_state(self, y_true, y_pred, sample_weight=None):\n'
+    '        if not hasattr(self, "count"):\n'
+    '            self.total = self.add_weight(name="total", initializer="zeros")\n'
+    '            self.count = self.add_weight(name="count", initializer="zeros")\n'
+    '        self.total.assign_add(tf.reduce_sum(y_pred))\n'
+    '        self.count.assign_add(tf.reduce_sum(y_true))\n'
+    '\n'
+    '    def result(self):\n'
+    '        return tf.math.divide_no_nan(self.total, self.count)\n'
+)
+_ISSUE12_GUARDED_F1 = (
+    'from keras import backend as K\n'
+    '\n'
+    '\n'
+    'def recall_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    possible_positives = K.sum(K.round(K.clip(y_true, 0, 1)))\n'
+    '    return true_positives / (possible_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def precision_m(y_true, y_pred):\n'
+    '    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n'
+    '    predicted_positives = K.sum(K.round(K.clip(y_pred, 0, 1)))\n'
+    '    return true_positives / (predicted_positives + K.epsilon())\n'
+    '\n'
+    '\n'
+    'def f1_m(y_true, y_pred):\n'
+    '    precision = precision_m(y_true, y_pred)\n'
+    '    recall = recall_m(y_true, y_pred)\n'
+    '    return 2 * ((precision * recall) / (precision + recall + K.epsilon()))\n'
+)
+_ISSUE12_NO_ROLE = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def _overlap(a, b):\n'
+    '    inter = tf.reduce_sum(a * b)\n'
+    '    return 2.0 * inter / (tf.reduce_sum(a) + tf.reduce_sum(b))\n'
+    '\n'
+    '\n'
+    'def plot_overlap(a, b):\n'
+    '    print(_overlap(a, b))\n'
+)
+
 class UnguardedDivision(_DivisionRule):
     code = "EPS101"
     name = "unguarded-division"
@@ -517,6 +683,10 @@ class UnguardedDivision(_DivisionRule):
     """
 
     VALID = [
+        # Issue 12: the same F1 with an epsilon.
+        _ISSUE12_GUARDED_F1,
+        # Issue 12: a helper called from ordinary code has no role.
+        _ISSUE12_NO_ROLE,
         # Keras 3's own dice: epsilon in the denominator.
         "import keras\nfrom keras import ops\n\ndef dice(y_true, y_pred):\n    intersection = ops.sum(y_true * y_pred)\n"
         "    return 1 - ops.divide(2.0 * intersection, ops.sum(y_true) + ops.sum(y_pred) + keras.config.epsilon())\n",
@@ -629,6 +799,14 @@ class UnguardedDivision(_DivisionRule):
         "    return 1 - jnp.sum(a * b, -1) / jnp.sqrt(jnp.clip(jnp.sum(a * a, -1) * jnp.sum(b * b, -1), epsilon))\n",
     ]
     INVALID = [
+        # Issue 12, function results: F1 from the `precision_m`/`recall_m` helpers.
+        Invalid(_ISSUE12_HELPER_RATIOS, _ISSUE12_HELPER_RATIOS_FIXED),
+        # Issue 12, roles: a helper called only from a loss is loss code.
+        Invalid(_ISSUE12_CALLED_FROM_LOSS, _ISSUE12_CALLED_FROM_LOSS_FIXED),
+        # Issue 11/12: box areas returned by a helper.
+        Invalid(_ISSUE12_BOX_AREA, _ISSUE12_BOX_AREA_FIXED),
+        # Issue 12, attributes: Keras metric state created lazily in `update_state`.
+        Invalid(_ISSUE12_LAZY_STATE, _ISSUE12_LAZY_STATE_FIXED),
         Invalid(
             "from tensorflow.keras import backend as K\n\ndef precision(y_true, y_pred):\n"
             "    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))\n"
@@ -868,8 +1046,21 @@ class UnguardedDivision(_DivisionRule):
             details += " (repairing the NaN afterwards fixes the value, not the gradient)"
         details += f". {how}"
         message = f"Denominator {self.quote(strip_parens(division.denominator), 24)} {den.reason or 'can be 0'}; {short_how}"
-        related = [("data-dependent value here", den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
+        label = den.note or "data-dependent value here"
+        related = [(label, den.source)] if den.source is not None and den.source is not division.denominator and not _inside(den.source, division.denominator) else []
+        related += self._unguarded_caller(division)
         self.report(node, message, fix=fix, related=related, details=details)
+
+    def _unguarded_caller(self, division: Division) -> list[tuple[str, cst.CSTNode]]:
+        """A private helper some of whose callers guard its argument: name one that does not (issue 11)."""
+        function = self.context.function
+        if function is None or not isinstance(function.node, cst.FunctionDef) or function.class_node is not None:
+            return []
+        site = unguarded_call(function.node, self.denominator_keys(division.denominator), self.context)
+        if site is None:
+            return []
+        caller, call = site
+        return [(f"`{caller.name.value}()` calls `{function.name}` here without a guard", call)]
 
     def _fix(self, division: Division, den: Denominator, family: str | None):  # type: ignore[no-untyped-def]
         code = self.context.code

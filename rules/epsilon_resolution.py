@@ -370,6 +370,44 @@ def _where(fmt: FloatFormat, why: str) -> str:
     return f"{fmt.name} ({why})"
 
 
+# Issue 12: values across function, class and module boundaries (VALID/INVALID examples below).
+_ISSUE12_CAST_ABOVE = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def bce16(y_true, y_pred):\n'
+    '    p16 = tf.cast(y_pred, tf.float16)\n'
+    '    p16 = tf.clip_by_value(p16, 1e-7, 1 - 1e-7)\n'
+    '    return -tf.reduce_mean(y_true * tf.math.log(p16) + (1 - y_true) * tf.math.log(1 - p16))\n'
+)
+_ISSUE12_CAST_ABOVE_FIXED = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def bce16(y_true, y_pred):\n'
+    '    p16 = tf.cast(y_pred, tf.float16)\n'
+    '    p16 = tf.clip_by_value(p16, 1e-3, 1 - 1e-3)\n'
+    '    return -tf.reduce_mean(y_true * tf.math.log(p16) + (1 - y_true) * tf.math.log(1 - p16))\n'
+)
+_ISSUE12_HALF_ABOVE = (
+    'import torch\n'
+    '\n'
+    '\n'
+    'def bce_half(y_true, y_pred):\n'
+    '    p = y_pred.half()\n'
+    '    p = p.clamp(1e-7, 1 - 1e-7)\n'
+    '    return -(y_true * torch.log(p) + (1 - y_true) * torch.log(1 - p)).mean()\n'
+)
+_ISSUE12_HALF_ABOVE_FIXED = (
+    'import torch\n'
+    '\n'
+    '\n'
+    'def bce_half(y_true, y_pred):\n'
+    '    p = y_pred.half()\n'
+    '    p = p.clamp(1e-3, 1 - 1e-3)\n'
+    '    return -(y_true * torch.log(p) + (1 - y_true) * torch.log(1 - p)).mean()\n'
+)
+
 class EpsilonBelowResolution(Rule):
     code = "EPS403"
     name = "epsilon-below-dtype-resolution"
@@ -499,6 +537,10 @@ class EpsilonBelowResolution(Rule):
         "import torch\ndef train(net, teacher):\n    teacher.half()\n    opt = torch.optim.Adam(net.parameters())\n",
     ]
     INVALID = [
+        # Issue 12, dtypes: `p16` cast to float16 two lines up.
+        Invalid(_ISSUE12_CAST_ABOVE, _ISSUE12_CAST_ABOVE_FIXED),
+        # Issue 12, dtypes: `.half()` one line up.
+        Invalid(_ISSUE12_HALF_ABOVE, _ISSUE12_HALF_ABOVE_FIXED),
         # Library epsilons in float16 (pytorch#33596, pyg#2106, keras#11832).
         Invalid(
             "import torch\ndef train(loader):\n    model = Net().cuda().half()\n    opt = torch.optim.Adam(model.parameters(), lr=1e-3)\n",

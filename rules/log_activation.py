@@ -12,6 +12,7 @@ from lint_eps.prefilter import mentions, writes_identifier
 from lint_eps.rule import Invalid, Replacement, Rule
 
 from .analysis.epsilon import floored_operand
+from .analysis.provenance import discarded_guards
 from .analysis.roles import function_role
 
 from .tables.activations import (
@@ -228,6 +229,7 @@ class LogOfActivation(Rule):
         message = f"`{what}` {short_why}; use {self.quote(better, 40)}"
         details = f"`{what}` {why}, {effect}; use `{better}`"
         related = [("activation here", activation.call)] if via_variable else []
+        related += [("this clip's result is thrown away, so it guards nothing: assign it", call) for call in discarded_guards(self.context, operand, node)]
         self.report(node, message, fix=fix, related=related, details=details)
 
     def _check_floored(self, node: cst.Call, operand: cst.BaseExpression) -> None:

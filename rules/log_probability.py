@@ -17,6 +17,7 @@ from .analysis.provenance import (
     LogCall,
     Provenance,
     analysis_for,
+    discarded_guards,
     complement_operand,
     compares_operand,
     log_call,
@@ -124,6 +125,192 @@ def _state_writers(text: FileText) -> set[int]:
     return text.memo("eps201.state_writers", compute)
 
 
+# Issue 12: values across function, class and module boundaries (VALID/INVALID examples below).
+_ISSUE12_FUNCTION_RESULT = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    h = tf.matmul(x, w) + b\n'
+    '    return tf.nn.sigmoid(h)\n'
+    '\n'
+    '\n'
+    'def d_loss(real, fake, w, b):\n'
+    '    return -tf.reduce_mean(tf.math.log(discriminator(real, w, b)) + tf.math.log(1 - discriminator(fake, w, b)))\n'
+)
+_ISSUE12_FUNCTION_RESULT_FIXED = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    h = tf.matmul(x, w) + b\n'
+    '    return tf.nn.sigmoid(h)\n'
+    '\n'
+    '\n'
+    'def d_loss(real, fake, w, b):\n'
+    '    return -tf.reduce_mean(tf.math.log(tf.clip_by_value(discriminator(real, w, b), 1e-7, 1 - 1e-7)) + tf.math.log(1 - tf.clip_by_value(discriminator(fake, w, b), 1e-7, 1 - 1e-7)))\n'
+)
+_ISSUE12_ACTIVATION_ARGUMENT = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def add_layer(inputs, w, b, activation_function=None):\n'
+    '    z = tf.matmul(inputs, w) + b\n'
+    '    if activation_function is None:\n'
+    '        return z\n'
+    '    return activation_function(z)\n'
+    '\n'
+    '\n'
+    'def cross_entropy(xs, ys, w, b):\n'
+    '    prediction = add_layer(xs, w, b, activation_function=tf.nn.softmax)\n'
+    '    return tf.reduce_mean(-tf.reduce_sum(ys * tf.math.log(prediction), axis=1))\n'
+)
+_ISSUE12_ACTIVATION_ARGUMENT_FIXED = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'def add_layer(inputs, w, b, activation_function=None):\n'
+    '    z = tf.matmul(inputs, w) + b\n'
+    '    if activation_function is None:\n'
+    '        return z\n'
+    '    return activation_function(z)\n'
+    '\n'
+    '\n'
+    'def cross_entropy(xs, ys, w, b):\n'
+    '    prediction = add_layer(xs, w, b, activation_function=tf.nn.softmax)\n'
+    '    return tf.reduce_mean(-tf.reduce_sum(ys * tf.math.log(tf.clip_by_value(prediction, 1e-7, 1 - 1e-7)), axis=1))\n'
+)
+_ISSUE12_ATTRIBUTE = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'class TextCNN:\n'
+    '    def build(self, scores):\n'
+    '        self.probs = tf.nn.softmax(scores)\n'
+    '\n'
+    '    def add_loss(self, labels):\n'
+    '        self.loss = -tf.reduce_sum(labels * tf.math.log(self.probs))\n'
+)
+_ISSUE12_ATTRIBUTE_FIXED = (
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'class TextCNN:\n'
+    '    def build(self, scores):\n'
+    '        self.probs = tf.nn.softmax(scores)\n'
+    '\n'
+    '    def add_loss(self, labels):\n'
+    '        self.loss = -tf.reduce_sum(labels * tf.math.log(tf.clip_by_value(self.probs, 1e-7, 1 - 1e-7)))\n'
+)
+_ISSUE12_MODULE_OBJECT = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    '\n'
+    'class PolicyNet(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.body = nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=-1))\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return self.body(x)\n'
+    '\n'
+    '\n'
+    'def policy_loss(states, actions, returns):\n'
+    '    net = PolicyNet()\n'
+    '    log_probs = torch.log(net(states)).gather(1, actions)\n'
+    '    return -(log_probs * returns).mean()\n'
+)
+_ISSUE12_MODULE_OBJECT_FIXED = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    '\n'
+    'class PolicyNet(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.body = nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=-1))\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return self.body(x)\n'
+    '\n'
+    '\n'
+    'def policy_loss(states, actions, returns):\n'
+    '    net = PolicyNet()\n'
+    '    log_probs = torch.log(torch.clamp(net(states), 1e-7, 1 - 1e-7)).gather(1, actions)\n'
+    '    return -(log_probs * returns).mean()\n'
+)
+_ISSUE12_ANNOTATED = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    '\n'
+    'class Discriminator(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.fc = nn.Linear(8, 1)\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return torch.sigmoid(self.fc(x))\n'
+    '\n'
+    '\n'
+    'def d_step(disc: Discriminator, real):\n'
+    '    return -torch.log(disc(real)).mean()\n'
+)
+_ISSUE12_ANNOTATED_FIXED = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    '\n'
+    'class Discriminator(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.fc = nn.Linear(8, 1)\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return torch.sigmoid(self.fc(x))\n'
+    '\n'
+    '\n'
+    'def d_step(disc: Discriminator, real):\n'
+    '    return -torch.log(torch.clamp(disc(real), 1e-7, 1 - 1e-7)).mean()\n'
+)
+_ISSUE12_MODULE_LEVEL_MODEL = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    'net = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n'
+    '\n'
+    '\n'
+    'def loss(x, y):\n'
+    '    return -(y * torch.log(net(x))).mean()\n'
+)
+_ISSUE12_MODULE_LEVEL_MODEL_FIXED = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    'net = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n'
+    '\n'
+    '\n'
+    'def loss(x, y):\n'
+    '    return -(y * torch.log(torch.clamp(net(x), 1e-7, 1 - 1e-7))).mean()\n'
+)
+_ISSUE12_VALID = (
+    'import tensorflow as tf\n'
+    'import torch\n'
+    '\n'
+    '\n'
+    'def safe_probs(z):\n'
+    '    return tf.clip_by_value(tf.nn.softmax(z), 1e-7, 1 - 1e-7)\n'
+    '\n'
+    '\n'
+    'def nll(y, z):\n'
+    '    return -tf.reduce_sum(y * tf.math.log(safe_probs(z)))\n'
+    '\n'
+    '\n'
+    'def d_step(disc, real):\n'
+    '    return -torch.log(disc(real)).mean()\n'
+)
+
 class LogOfProbability(Rule):
     code = "EPS201"
     name = "log-of-unclipped-probability"
@@ -199,6 +386,8 @@ class LogOfProbability(Rule):
     """
 
     VALID = [
+        # Issue 12: a helper that clips its softmax; an untyped parameter is unknown.
+        _ISSUE12_VALID,
         # Clipped two lines above the log (the Keras backend's own idiom).
         "import tensorflow as tf\nfrom tensorflow.keras import backend as K\n\n"
         "def bce(y_true, y_pred):\n    y_pred = tf.clip_by_value(y_pred, K.epsilon(), 1.0 - K.epsilon())\n"
@@ -242,6 +431,18 @@ class LogOfProbability(Rule):
         "        return -(mean_probs * torch.log(mean_probs.clamp(min=1e-12))).sum()\n",
     ]
     INVALID = [
+        # Issue 12, function results: a sigmoid returned by `discriminator()`, logged in `d_loss`.
+        Invalid(_ISSUE12_FUNCTION_RESULT, _ISSUE12_FUNCTION_RESULT_FIXED, count=2),
+        # Issue 12: the softmax the caller passes as `activation_function`.
+        Invalid(_ISSUE12_ACTIVATION_ARGUMENT, _ISSUE12_ACTIVATION_ARGUMENT_FIXED),
+        # Issue 12, attributes: `self.probs` set in `build()`, logged in `add_loss()`.
+        Invalid(_ISSUE12_ATTRIBUTE, _ISSUE12_ATTRIBUTE_FIXED),
+        # Issue 12, models: a local instance of a module class whose forward ends in a softmax.
+        Invalid(_ISSUE12_MODULE_OBJECT, _ISSUE12_MODULE_OBJECT_FIXED),
+        # Issue 12, models: a parameter annotated with the module class.
+        Invalid(_ISSUE12_ANNOTATED, _ISSUE12_ANNOTATED_FIXED),
+        # Issue 12, models: a module-level `nn.Sequential` ending in a sigmoid.
+        Invalid(_ISSUE12_MODULE_LEVEL_MODEL, _ISSUE12_MODULE_LEVEL_MODEL_FIXED),
         # Issue 11, probabilities kept in state: a running sum of softmax outputs over a count is a probability.
         Invalid(
             "import torch\nfrom torchmetrics import Metric\n\nclass PredictiveEntropy(Metric):\n    def __init__(self, num_classes):\n"
@@ -392,7 +593,7 @@ class LogOfProbability(Rule):
             log.call,
             self._short_message(log, value, complement_of),
             fix=self._fix(log, value, complement_of),
-            related=self._related(value),
+            related=self._related(value, log),
             details=self._message(log, value, complement_of, role),
         )
 
@@ -422,12 +623,14 @@ class LogOfProbability(Rule):
             advice = f"keep the logits and use `log_{source}` or a from-logits loss, or {advice}"
         return f"`{call}`: {what}, {consequence(role, log.family)}; {advice}"
 
-    def _related(self, value: Provenance) -> list[tuple[str, cst.CSTNode]]:
+    def _related(self, value: Provenance, log: LogCall) -> list[tuple[str, cst.CSTNode]]:
         related: list[tuple[str, cst.CSTNode]] = []
         if value.origin_node is not None:
-            related.append(("the probability comes from here", value.origin_node))
+            related.append((value.origin_note, value.origin_node))
         if value.guard is not None:
             related.append(("guarded on one side only here", value.guard))
+        for call in discarded_guards(self.context, log.operand, log.call):
+            related.append(("this clip's result is thrown away, so it guards nothing: assign it", call))
         return related
 
     def _fix(self, log: LogCall, value: Provenance, complement_of: cst.BaseExpression | None):

@@ -163,7 +163,7 @@ class UnclippedLogitTransform(Rule):
         known_probability = value.kind in (PROBABILITY, RATIO) and not value.needs_role
         if not known_probability and function_role(self.context) is None:
             return  # an unknown value outside metric/loss/training code
-        related = [("the probability comes from here", value.origin_node)] if value.origin_node is not None else []
+        related = [(value.origin_note, value.origin_node)] if value.origin_node is not None else []
         result = "raises" if transform.log.family == "math" else "is ±inf"
         p = self.quote(transform.p, 16)
         message = f"{self.quote(transform.node, 30)} {result} where {p if not p.endswith('…`') else 'p'} is 0 or 1; clip it to [eps, 1 - eps] first"

@@ -346,6 +346,8 @@ class _LogitsRule(Rule):
 
     def _related(self, site: LossSite) -> list[tuple[str, cst.CSTNode]]:
         out = site.output
+        if out.note:
+            return [(out.note, out.node)]
         if out.producer == NAME:
             return []
         if out.producer == TORCH_MODEL:
@@ -360,6 +362,97 @@ class _LogitsRule(Rule):
 
 # -- EPS301 ------------------------------------------------------------------------------------------------------
 
+
+# Issue 12: values across function, class and module boundaries (VALID/INVALID examples below).
+_ISSUE12_BUILT_ELSEWHERE = (
+    'import keras\n'
+    'from keras import layers\n'
+    '\n'
+    '\n'
+    'def build_model():\n'
+    '    model = keras.Sequential()\n'
+    '    model.add(layers.Dense(16, activation="relu"))\n'
+    '    model.add(layers.Dense(1, activation="sigmoid"))\n'
+    '    return model\n'
+    '\n'
+    '\n'
+    'def train(x, y):\n'
+    '    model = build_model()\n'
+    '    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))\n'
+    '    model.fit(x, y)\n'
+)
+_ISSUE12_BUILT_ELSEWHERE_FIXED = (
+    'import keras\n'
+    'from keras import layers\n'
+    '\n'
+    '\n'
+    'def build_model():\n'
+    '    model = keras.Sequential()\n'
+    '    model.add(layers.Dense(16, activation="relu"))\n'
+    '    model.add(layers.Dense(1, activation="sigmoid"))\n'
+    '    return model\n'
+    '\n'
+    '\n'
+    'def train(x, y):\n'
+    '    model = build_model()\n'
+    '    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy())\n'
+    '    model.fit(x, y)\n'
+)
+_ISSUE12_ANNOTATED_MODULE = (
+    'import torch\n'
+    'from torch import nn\n'
+    '\n'
+    '\n'
+    'class Discriminator(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.body = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return self.body(x)\n'
+    '\n'
+    '\n'
+    'def d_step(disc: Discriminator, real, ones):\n'
+    '    return nn.BCEWithLogitsLoss()(disc(real), ones)\n'
+)
+_ISSUE12_RETURNED_SIGMOID = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return torch.sigmoid(x @ w + b)\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy_with_logits(discriminator(x, w, b), labels)\n'
+)
+_ISSUE12_LOGITS_ELSEWHERE = (
+    'import torch\n'
+    'from torch import nn\n'
+    'import tensorflow as tf\n'
+    '\n'
+    '\n'
+    'class Critic(nn.Module):\n'
+    '    def __init__(self):\n'
+    '        super().__init__()\n'
+    '        self.fc = nn.Linear(8, 1)\n'
+    '\n'
+    '    def forward(self, x):\n'
+    '        return self.fc(x)\n'
+    '\n'
+    '\n'
+    'def c_step(critic: Critic, real, ones):\n'
+    '    return nn.BCEWithLogitsLoss()(critic(real), ones)\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return tf.matmul(x, w) + b\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=discriminator(x, w, b)))\n'
+)
 
 class ProbabilitiesAsLogits(_LogitsRule):
     code = "EPS301"
@@ -418,6 +511,8 @@ class ProbabilitiesAsLogits(_LogitsRule):
     """
 
     VALID = [
+        # Issue 12: a `Critic` without a final sigmoid, a discriminator returning logits.
+        _ISSUE12_LOGITS_ELSEWHERE,
         # Raw logits reach the logits API.
         "import tensorflow as tf\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)\n",
         # The focal-loss pattern: the sigmoid is only used for the modulating factor.
@@ -436,6 +531,12 @@ class ProbabilitiesAsLogits(_LogitsRule):
         "import torch\nimport torch.nn as nn\ncriterion = nn.BCEWithLogitsLoss()\nout = torch.sigmoid(h)\nout = head(h)\nloss = criterion(out, y)\n",
     ]
     INVALID = [
+        # Issue 12, models: built in `build_model()`, compiled in `train()`.
+        Invalid(_ISSUE12_BUILT_ELSEWHERE, _ISSUE12_BUILT_ELSEWHERE_FIXED),
+        # Issue 12, models: a `Discriminator` parameter whose forward ends in a sigmoid.
+        Invalid(_ISSUE12_ANNOTATED_MODULE, None),
+        # Issue 12, function results: a sigmoid returned by a helper, fed to a from-logits loss.
+        Invalid(_ISSUE12_RETURNED_SIGMOID, None),
         Invalid(
             "import tensorflow as tf\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=tf.sigmoid(z))\n",
             "import tensorflow as tf\nloss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)\n",
@@ -553,6 +654,77 @@ class ProbabilitiesAsLogits(_LogitsRule):
 # -- EPS302 ------------------------------------------------------------------------------------------------------
 
 
+# Issue 12: values across function, class and module boundaries (VALID/INVALID examples below).
+_ISSUE12_LINEAR_HEAD_ELSEWHERE = (
+    'import keras\n'
+    'from keras import layers\n'
+    '\n'
+    '\n'
+    'def build_model():\n'
+    '    model = keras.Sequential([layers.Dense(16, activation="relu"), layers.Dense(1)])\n'
+    '    return model\n'
+    '\n'
+    '\n'
+    'def train(x, y):\n'
+    '    model = build_model()\n'
+    '    model.compile(optimizer="adam", loss="binary_crossentropy")\n'
+    '    model.fit(x, y)\n'
+)
+_ISSUE12_LINEAR_HEAD_ELSEWHERE_FIXED = (
+    'import keras\n'
+    'from keras import layers\n'
+    '\n'
+    '\n'
+    'def build_model():\n'
+    '    model = keras.Sequential([layers.Dense(16, activation="relu"), layers.Dense(1)])\n'
+    '    return model\n'
+    '\n'
+    '\n'
+    'def train(x, y):\n'
+    '    model = build_model()\n'
+    '    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))\n'
+    '    model.fit(x, y)\n'
+)
+_ISSUE12_RETURNED_LOGITS = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return x @ w + b\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy(discriminator(x, w, b), labels)\n'
+)
+_ISSUE12_RETURNED_LOGITS_FIXED = (
+    'import torch\n'
+    'import torch.nn.functional as F\n'
+    '\n'
+    '\n'
+    'def discriminator(x, w, b):\n'
+    '    return x @ w + b\n'
+    '\n'
+    '\n'
+    'def d_loss(x, w, b, labels):\n'
+    '    return F.binary_cross_entropy_with_logits(discriminator(x, w, b), labels)\n'
+)
+_ISSUE12_SIGMOID_HEAD_ELSEWHERE = (
+    'import keras\n'
+    'from keras import layers\n'
+    '\n'
+    '\n'
+    'def build_model():\n'
+    '    model = keras.Sequential([layers.Dense(16, activation="relu"), layers.Dense(1, activation="sigmoid")])\n'
+    '    return model\n'
+    '\n'
+    '\n'
+    'def train(x, y):\n'
+    '    model = build_model()\n'
+    '    model.compile(optimizer="adam", loss="binary_crossentropy")\n'
+    '    model.fit(x, y)\n'
+)
+
 class LogitsAsProbabilities(_LogitsRule):
     code = "EPS302"
     name = "logits-as-probabilities"
@@ -599,6 +771,8 @@ class LogitsAsProbabilities(_LogitsRule):
     """
 
     VALID = [
+        # Issue 12: a sigmoid head built in another function.
+        _ISSUE12_SIGMOID_HEAD_ELSEWHERE,
         "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(1, activation='sigmoid')])\nmodel.compile(optimizer='adam', loss='binary_crossentropy')\n",
         "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10)])\nmodel.compile(optimizer='adam', loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n",
         # A custom final layer: its output is unknown.
@@ -613,6 +787,10 @@ class LogitsAsProbabilities(_LogitsRule):
         "import keras\ndef loss(y, logits):\n    logits = keras.ops.sigmoid(logits)\n    return keras.losses.binary_crossentropy(y, logits)\n",
     ]
     INVALID = [
+        # Issue 12, models: a linear head built in another function.
+        Invalid(_ISSUE12_LINEAR_HEAD_ELSEWHERE, _ISSUE12_LINEAR_HEAD_ELSEWHERE_FIXED),
+        # Issue 12, function results: logits returned by a helper, fed to a probability loss.
+        Invalid(_ISSUE12_RETURNED_LOGITS, _ISSUE12_RETURNED_LOGITS_FIXED),
         Invalid(
             "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(64, activation='relu'), layers.Dense(1)])\nmodel.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n",
             "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(64, activation='relu'), layers.Dense(1)])\nmodel.compile(optimizer='adam', loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=['accuracy'])\n",

@@ -40,7 +40,8 @@ class NaiveSigmoid(Rule):
     the derivative is `exp(-x) / (1 + exp(-x))**2 = inf / inf = NaN`: measured on TF 2.21, the gradient of
     the hand-written form at x = -89 and -100 is NaN, that of `tf.sigmoid` is 0. One such pre-activation
     puts NaN into every weight at the next step. `exp(x) / (1 + exp(x))` is NaN already in the forward pass
-    for x > 88.7. In NumPy the overflow is a `RuntimeWarning` (float64 from x < -709.8, float32 from -88.7);
+    for x > 88.7. In NumPy the overflow is a `RuntimeWarning` (float64 from x < -709.8, float32 from -88.7)
+    and the value stays right, so NumPy sigmoids are reported only with `preview = true`;
     with `math.exp` it is an `OverflowError`.
 
     ## Example
@@ -79,6 +80,8 @@ class NaiveSigmoid(Rule):
         # Something else.
         "import torch\nw = 2 / (1 + torch.exp(-x))\nv = 1 / (2 + torch.exp(-x))\n",
         "import numpy as np\nr = np.exp(a) / (1 + np.exp(b))\n",
+        # NumPy without preview: no gradient, and 1 / (1 + inf) = 0 is the right value.
+        "import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n",
     ]
     INVALID = [
         Invalid(
@@ -95,10 +98,11 @@ class NaiveSigmoid(Rule):
         Invalid("import jax\nimport jax.numpy as jnp\np = jnp.exp(s) / (1 + jnp.exp(s))\n", "import jax\nimport jax.numpy as jnp\np = jax.nn.sigmoid(s)\n"),
         Invalid("from tensorflow.keras import backend as K\np = 1. / (1. + K.exp(-z))\n", "from tensorflow.keras import backend as K\np = K.sigmoid(z)\n"),
         # NumPy: a RuntimeWarning, and no sigmoid to spell without scipy.special.
-        Invalid("import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n", None),
+        Invalid("import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n", None, settings={"preview": True}),
         Invalid(
             "import numpy as np\nimport scipy.special\n\ndef predict(w, x):\n    return 1 / (1 + np.exp(-(x @ w)))\n",
             "import numpy as np\nimport scipy.special\n\ndef predict(w, x):\n    return scipy.special.expit(x @ w)\n",
+            settings={"preview": True},
         ),
         Invalid("import math\n\ndef sigmoid(x):\n    return 1 / (1 + math.exp(-x))\n", None),
     ]
@@ -129,6 +133,10 @@ class NaiveSigmoid(Rule):
             x = strip_parens(exp.operand)  # exp(x) / (1 + exp(x)) = sigmoid(x)
             argument = negate(exp.operand)
         if self._cannot_overflow(exp, argument):
+            return
+        if exp.family == "numpy" and not self.context.settings.preview:
+            # NumPy has no gradient to poison: 1 / (1 + inf) = 0 is the right value, only a RuntimeWarning is
+            # wrong (0 of 3 NumPy findings on corpus2 were worth a change: bench/README.md). Preview only.
             return
         spelled = self.forms.spell(SIGMOID_FOR.get(exp.family))
         replacement = self.context.code(cst.Call(cst.parse_expression(spelled), [cst.Arg(strip_parens(x))])) if spelled else None

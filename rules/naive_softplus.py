@@ -67,6 +67,8 @@ class NaiveSoftplus(Rule):
         "import tensorflow as tf\n\ndef bce_with_logits(labels, logits):\n"
         "    return tf.nn.relu(logits) - logits * labels + tf.math.log1p(tf.exp(-tf.abs(logits)))\n",
         "import numpy as np\n\ndef softplus(x):\n    return np.maximum(x, 0) + np.log(1 + np.exp(-np.abs(x)))\n",
+        # torch's method spelling of the same split (pyro's binomial normaliser).
+        "import torch\n\ndef normalizer(logits, n):\n    return n * (logits.clamp(min=0) + logits.abs().neg().exp().log1p())\n",
         # The select of sigmoid_cross_entropy_with_logits (tensorflow/python/ops/nn_impl.py).
         "import tensorflow as tf\n\ndef bce(labels, logits):\n    cond = logits >= tf.zeros_like(logits)\n"
         "    neg_abs_logits = tf.where(cond, -logits, logits)\n    return tf.math.log1p(tf.math.exp(neg_abs_logits))\n",

@@ -117,8 +117,10 @@ def test_json_output_has_ruff_shape(project: Path, cli) -> None:
     data = json.loads(result.output)
     assert len(data) == 2
     first = data[0]
-    # ruff's keys, plus `severity` and `details` (which ruff-shaped consumers ignore)
-    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "severity", "details"}
+    # ruff's keys (`cell` is null outside a notebook, as in ruff), plus `severity`, `details` and `related` (which
+    # ruff-shaped consumers ignore)
+    assert set(first) == {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "cell", "severity", "details", "related"}
+    assert first["cell"] is None
     assert first["severity"] == "warning"
     assert first["message"] == "`log(sigmoid(x))` is -inf once sigmoid(x) underflows; use `tf.math.log_sigmoid(logits)`"
     assert "x < -88.7 in float32" in first["details"]

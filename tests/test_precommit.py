@@ -56,6 +56,18 @@ def test_readme_pre_commit_setup_blocks_a_commit_with_findings(tmp_path: Path) -
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout + good.stderr
 
+    # The hook runs on notebooks too (`types_or: [python, jupyter]`), and names the cell.
+    nbformat = pytest.importorskip("nbformat", reason="the notebook step writes a real notebook with nbformat")
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    notebook = new_notebook(cells=[new_markdown_cell("# Training"), new_code_cell("%matplotlib inline\n" + TF_LOSS)])
+    nbformat.write(notebook, str(repo / "train" / "explore.ipynb"))
+    git(repo, "add", ".")
+    bad = subprocess.run(["git", "commit", "-m", "notebook"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    shown = bad.stdout + bad.stderr
+    assert bad.returncode == 1, shown
+    assert "train/explore.ipynb:cell 2:7:37: EPS202" in shown
+
 
 def test_hook_install_pulls_no_tensorflow() -> None:
     """pre-commit installs the package without extras: its base requirements must stay light."""

@@ -59,6 +59,7 @@ class Editor:
         self.registrations: list[types.Registration] = []
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
+        self.capabilities: types.ServerCapabilities | None = None
         self._arrived = asyncio.Event()
 
     # notifications from the server
@@ -183,12 +184,17 @@ async def editor(
     initialization_options: Any = None,
     configuration: dict[str, Any] | None = None,
     server: list[str] | None = None,
+    notebooks: bool = False,
 ) -> AsyncIterator[Editor]:
     """A server process for the project at `root`, initialized; shut down and exited on leaving."""
     client = LanguageClient(converter_factory=default_converter, configuration=configuration)
     features = {m: f for m, f in DEFAULT_CLIENT_FEATURES.items() if m != types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}
     register_lsp_features(client, features)
     capabilities = _capabilities(client_name)
+    if notebooks:  # what VS Code adds (pytest-lsp's recorded capabilities predate notebook sync)
+        capabilities.notebook_document = types.NotebookDocumentClientCapabilities(
+            synchronization=types.NotebookDocumentSyncClientCapabilities(dynamic_registration=True, execution_summary_support=True)
+        )
     general = capabilities.general
     encoding = str(general.position_encodings[0]) if general and general.position_encodings else "utf-16"
     ed = Editor(client, encoding)
@@ -216,6 +222,7 @@ async def editor(
         )
         assert result.server_info is not None and result.server_info.name == "lint-eps"
         assert str(result.capabilities.position_encoding or "utf-16") == encoding
+        ed.capabilities = result.capabilities
         yield ed
         await asyncio.wait_for(client.shutdown_session(), WAIT)
         assert client._server is not None and client._server.returncode == 0
@@ -467,6 +474,8 @@ async def test_configuration_changes_apply_without_restart(proj: Path) -> None:
 
         # The project's pyproject.toml edited on disk (the client reports watched files): picked up too.
         assert [r.method for r in ed.registrations] == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+        patterns = [w["globPattern"] for w in ed.registrations[0].register_options["watchers"]]  # type: ignore[index]
+        assert "**/pyproject.toml" in patterns and "**/*.py" in patterns
         pyproject = proj / "pyproject.toml"
         pyproject.write_text("[tool.lint-eps]\nper-file-ignores = { 'src/*.py' = ['EPS202'] }\n", encoding="utf-8")
         mark = ed.mark()
@@ -495,6 +504,40 @@ async def test_configuration_changes_apply_without_restart(proj: Path) -> None:
             types.DidChangeWatchedFilesParams(changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)])
         )
         assert len(await ed.next_publish(uri, after=mark)) == 3
+
+
+@pytest.mark.asyncio
+async def test_saving_a_module_refreshes_the_open_files_that_import_it(proj: Path) -> None:
+    """Issue 12: train.py's finding depends on what nets.py's discriminator() returns."""
+    nets = write(proj / "src" / "nets.py", """\
+        import torch
+
+
+        def discriminator(x, w):
+            return torch.sigmoid(x @ w)
+        """)
+    train = write(proj / "src" / "train.py", """\
+        import torch
+
+        from nets import discriminator
+
+
+        def d_loss(x, w):
+            return -torch.log(discriminator(x, w)).mean()
+        """)
+    async with editor(proj) as ed:
+        train_uri = ed.open(train)
+        (finding,) = await ed.next_publish(train_uri, version=1)
+        assert finding.code == "EPS201"
+        nets_uri = ed.open(nets)
+        await ed.next_publish(nets_uri, version=1)
+        # The user makes discriminator() return logits and saves nets.py: train.py is re-linted.
+        version = ed.replace(nets_uri, "return torch.sigmoid(x @ w)", "return x @ w")
+        await ed.next_publish(nets_uri, version=version)
+        nets.write_text(ed.texts[nets_uri], encoding="utf-8")
+        mark = ed.mark()
+        ed.client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=nets_uri)))
+        assert await ed.next_publish(train_uri, after=mark) == []
 
 
 @pytest.mark.asyncio
@@ -691,3 +734,105 @@ def test_diff_edits_reproduce_the_target(old: str, new: str, encoding: str) -> N
     assert apply_text_edits(old, edits, encoding) == new
     if old == new:
         assert edits == []
+
+
+# -- notebooks ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_notebook_document_gets_diagnostics_and_quick_fixes_per_cell(proj: Path) -> None:
+    """A notebook opened as VS Code opens one (notebookDocument/didOpen with its cells as text documents): the
+    cells are one program, each cell gets its own diagnostics, and a quick fix edits the cell it is in."""
+    nbformat = pytest.importorskip("nbformat", reason="nbformat writes the test notebook (pip install nbformat)")
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    cells = [
+        new_markdown_cell("# Training"),
+        new_code_cell("%matplotlib inline\n!pip install -q tensorflow\nimport tensorflow as tf\nfrom tensorflow import keras"),
+        new_code_cell("model = keras.Sequential([\n    keras.layers.Dense(16, activation='relu'),\n    keras.layers.Dense(1),\n])"),
+        new_code_cell("!nvidia-smi\ndef bce(y, logits):\n    return -tf.reduce_mean(y * tf.math.log(tf.sigmoid(logits)))"),
+        new_code_cell("model.compile(optimizer='adam', loss='binary_crossentropy')"),
+    ]
+    notebook = new_notebook(cells=cells)
+    path = proj / "src" / "train.ipynb"
+    nbformat.write(notebook, str(path))
+    nb_uri = path.as_uri()
+    cell_uris = [f"vscode-notebook-cell:{path.as_posix()}#W{i}sZmlsZQ%3D%3D" for i in range(len(cells))]
+    async with editor(proj, notebooks=True) as ed:
+        assert ed.capabilities is not None and ed.capabilities.notebook_document_sync is not None
+        (selector,) = ed.capabilities.notebook_document_sync.notebook_selector
+        assert selector.notebook == "jupyter-notebook" and [c.language for c in selector.cells or []] == ["python"]
+        for uri, cell in zip(cell_uris, cells):
+            ed.texts[uri] = cell.source
+            ed.versions[uri] = 1
+        ed.client.notebook_document_did_open(
+            types.DidOpenNotebookDocumentParams(
+                notebook_document=types.NotebookDocument(
+                    uri=nb_uri,
+                    notebook_type="jupyter-notebook",
+                    version=1,
+                    cells=[
+                        types.NotebookCell(kind=types.NotebookCellKind.Markup if c.cell_type == "markdown" else types.NotebookCellKind.Code, document=u)
+                        for u, c in zip(cell_uris, cells)
+                    ],
+                ),
+                cell_text_documents=[
+                    types.TextDocumentItem(uri=u, language_id="markdown" if c.cell_type == "markdown" else "python", version=1, text=c.source)
+                    for u, c in zip(cell_uris, cells)
+                ],
+            )
+        )
+        # The magics are not syntax errors; the loss is in cell 4; the compile in cell 5 is about cell 3's model.
+        assert await ed.next_publish(cell_uris[1]) == []
+        (log_sigmoid,) = await ed.next_publish(cell_uris[3])
+        assert log_sigmoid.code == "EPS202"
+        assert log_sigmoid.range == ed.range_of(cell_uris[3], "tf.math.log(tf.sigmoid(logits))")
+        (compiled,) = await ed.next_publish(cell_uris[4])
+        assert compiled.code == "EPS302" and compiled.range == ed.range_of(cell_uris[4], "'binary_crossentropy'")
+        (note,) = compiled.related_information or []
+        assert note.location.uri == cell_uris[2] and note.location.range.start == ed.range_of(cell_uris[2], "keras.layers.Dense(1)").start
+
+        actions = await ed.actions(cell_uris[3], log_sigmoid.range, [log_sigmoid])
+        # "Disable for this line" is offered in a cell with an IPython line (the cell is Python once masked).
+        (disable,) = [a for a in actions if a.title == "Disable EPS202 for this line"]
+        assert disable.edit is not None and disable.edit.document_changes is not None
+        (noqa,) = disable.edit.document_changes[0].edits  # type: ignore[union-attr]
+        assert noqa.new_text == "  # noqa: EPS202" and noqa.range.start.line == 2
+        (fix,) = [a for a in actions if "safe fix" in a.title]
+        assert fix.edit is not None and fix.edit.document_changes is not None
+        (change,) = fix.edit.document_changes
+        assert isinstance(change, types.TextDocumentEdit) and change.text_document.uri == cell_uris[3]
+        text = ed.texts[cell_uris[3]]
+        (edit,) = change.edits
+        start, end = ed.offset(text, edit.range.start), ed.offset(text, edit.range.end)
+        ed.texts[cell_uris[3]] = text[:start] + edit.new_text + text[end:]
+        assert ed.texts[cell_uris[3]].endswith("tf.math.log_sigmoid(logits))")
+        ed.versions[cell_uris[3]] = 2
+        mark = ed.mark()
+        ed.client.notebook_document_did_change(
+            types.DidChangeNotebookDocumentParams(
+                notebook_document=types.VersionedNotebookDocumentIdentifier(uri=nb_uri, version=2),
+                change=types.NotebookDocumentChangeEvent(
+                    cells=types.NotebookDocumentCellChanges(
+                        text_content=[
+                            types.NotebookDocumentCellContentChanges(
+                                document=types.VersionedTextDocumentIdentifier(uri=cell_uris[3], version=2),
+                                changes=[types.TextDocumentContentChangePartial(range=edit.range, text=edit.new_text)],
+                            )
+                        ]
+                    )
+                ),
+            )
+        )
+        assert await ed.next_publish(cell_uris[3], after=mark) == []
+        # The other cell still has its finding (the notebook is linted whole after any cell changes).
+        assert [d.code for d in await ed.next_publish(cell_uris[4], after=mark)] == ["EPS302"]
+
+        mark = ed.mark()
+        ed.client.notebook_document_did_close(
+            types.DidCloseNotebookDocumentParams(
+                notebook_document=types.NotebookDocumentIdentifier(uri=nb_uri),
+                cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in cell_uris],
+            )
+        )
+        assert await ed.next_publish(cell_uris[4], after=mark) == []

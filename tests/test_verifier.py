@@ -588,3 +588,41 @@ def test_overflow_family_is_confirmed_with_large_logits_and_the_fixes_are_clean(
     assert records["EPS501"]["fixed"]["status"] == "not-reproduced"
     assert records["EPS503"]["fixed"]["status"] == "not-reproduced"
     assert records["EPS502"]["fixed"]["status"] == "confirmed"  # NumPy code without scipy imported: no fix to apply
+
+
+@needs_numpy
+def test_a_function_defined_in_a_notebook_cell(tmp_path: Path):
+    """`verify nb.ipynb::fn` runs the notebook's code cells as a module (IPython lines do nothing; the markdown is
+    not code), and `verify nb.ipynb` finds each finding's function from its cell."""
+    nbformat = pytest.importorskip("nbformat", reason="the test writes a real notebook with nbformat")
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("# Evaluation"),
+            new_code_cell("%matplotlib inline\n!pip install -q numpy\nimport numpy as np"),
+            new_code_cell("%%time\nraise SystemExit('a cell magic is not run')"),
+            new_code_cell(
+                "def balanced_accuracy(y_true, y_pred):\n"
+                "    tp = np.sum((y_true == 1) & (y_pred == 1))\n"
+                "    tn = np.sum((y_true == 0) & (y_pred == 0))\n"
+                "    pos = np.sum(y_true == 1)\n"
+                "    neg = np.sum(y_true == 0)\n"
+                "    return 0.5 * (tp / pos + tn / neg)"
+            ),
+        ]
+    )
+    path = tmp_path / "eval.ipynb"
+    nbformat.write(notebook, str(path))
+    one = verify("--output-format", "json", f"{path}::balanced_accuracy")
+    assert one.returncode == 1, one.stdout + one.stderr
+    (record,) = json.loads(one.stdout)
+    assert record["status"] == "confirmed" and record["function"] == f"{path}::balanced_accuracy"
+
+    every = verify("--output-format", "json", str(path))
+    assert every.returncode == 1, every.stdout + every.stderr
+    evidence = sorted((r["function"].split("::")[1], r["status"], r["counterexample"]["evidence"]) for r in json.loads(every.stdout))
+    assert evidence == [
+        ("balanced_accuracy", "confirmed", "`tn / neg` is nan"),
+        ("balanced_accuracy", "confirmed", "`tp / pos` is nan"),
+    ]

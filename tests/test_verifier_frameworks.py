@@ -21,7 +21,8 @@ from test_verifier import verify
 HAS_ALL = all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "torch", "jax", "optax", "hypothesis"))
 needs_all = pytest.mark.skipif(not HAS_ALL, reason="needs the test extra: tensorflow, torch, jax, optax, hypothesis (pip install -e '.[test]')")
 # Findings about a model and its loss (EPS301-EPS303), a training step that takes a model and an optimizer, and
-# the gradient-only claim of EPS505: verified by the model-level checks, not by feeding a function edge cases.
+# the gradient claims of EPS504/EPS505: verified by the model-level and gradient checks (models.py,
+# gradients.py), not by feeding a function edge cases.
 MODEL_LEVEL = {
     ("examples/jax_mixed_precision.py", 21),  # optax_loss: EPS301, sigmoid probabilities fed to a logits loss
     ("examples/keras_segmentation.py", 63),  # build_classifier: EPS302
@@ -29,6 +30,7 @@ MODEL_LEVEL = {
     ("examples/torch_training.py", 45),  # train_step(model, batch, optimizer): EPS301
     ("examples/torch_training.py", 55),  # train_step_multiclass(model, batch, optimizer): EPS202
     ("examples/torch_energy_models.py", 52),  # SiameseDistance: EPS505, a NaN gradient of sqrt at 0
+    ("examples/torch_energy_models.py", 37),  # RBM.sample_hidden: EPS504, decided by the gradient checks
 }
 
 

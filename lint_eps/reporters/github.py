@@ -27,6 +27,8 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
             f"line={d.location.row},col={d.location.column},"
             f"endLine={d.end_location.row},endColumn={d.end_location.column}"
         )
-        text = f"{d.code} {d.message}" + (f"\n\n{d.details}" if d.details else "")
+        # GitHub numbers a notebook's JSON lines: the cell and its row go into the message, as ruff does.
+        cell = f"cell {d.cell}:{d.location.row}:{d.location.column}: " if d.cell is not None else ""
+        text = f"{cell}{d.code} {d.message}" + (f"\n\n{d.details}" if d.details else "")
         lines.append(f"::{d.severity} {props}::{_escape_data(text)}")
     return "\n".join(lines) + ("\n" if lines else "")

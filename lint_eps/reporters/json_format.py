@@ -1,7 +1,10 @@
-"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row.
+"""ruff-shaped JSON: a list of findings with code, message, filename, location, end_location, fix, url, noqa_row
+and cell (in a notebook, the 1-based cell the rows count in, as ruff reports it; null in a Python file).
 
-Two extra keys, which ruff-shaped consumers ignore: `severity` ("warning" for a rule's finding, "error" for a
-file that could not be checked) and `details` (the full explanation behind the one-line message).
+Three extra keys, which ruff-shaped consumers ignore: `severity` ("warning" for a rule's finding, "error" for a
+file that could not be checked), `details` (the full explanation behind the one-line message) and `related` (the
+notes the text format prints under a finding, each a message and a location in the same file: where the value
+came from, a discarded clip, an unguarded caller).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ def as_ruff_dict(diagnostic: Diagnostic) -> dict[str, object]:
         "fix": data["fix"],
         "url": data["url"],
         "noqa_row": data["noqa_row"],
+        "cell": diagnostic.cell,
         "severity": diagnostic.severity,
         "details": data["details"],
+        "related": data["related"],
     }
 
 

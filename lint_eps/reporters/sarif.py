@@ -66,6 +66,23 @@ def render(diagnostics: list[Diagnostic], **_: object) -> str:
                 }
             ],
         }
+        if d.cell is not None:
+            # A notebook: the region's rows count in this cell (1-based among all the notebook's cells).
+            result["properties"] = {"cell": d.cell}
+            result["message"]["text"] = f"cell {d.cell}:{d.location.row}:{d.location.column}: {d.message}"  # type: ignore[index]
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": number,
+                    "message": {"text": message},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(d.filename)},
+                        "region": {"startLine": where.row, "startColumn": where.column},
+                    },
+                    **({"properties": {"cell": where.cell}} if where.cell is not None else {}),
+                }
+                for number, (message, where) in enumerate(d.related)
+            ]
         if d.fix is not None:
             result["fixes"] = [
                 {

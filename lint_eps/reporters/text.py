@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import click
 
-from ..diagnostic import Diagnostic
+from ..diagnostic import Diagnostic, Location
 from ..source import LineIndex, SourceError, decode_source
 
 
@@ -23,16 +23,31 @@ DETAILS_WIDTH = 100
 
 
 @lru_cache(maxsize=64)
-def _lines(filename: str) -> tuple[str, ...]:
+def _lines(filename: str, cell: int | None = None) -> tuple[str, ...]:
+    """The lines of a file, or of one cell of a notebook."""
     try:
         with open(filename, "rb") as handle:
-            return tuple(LineIndex(decode_source(handle.read()).text).lines())
+            data = handle.read()
+        if cell is not None:
+            from ..notebook import Notebook, NotebookError
+
+            try:
+                return Notebook.parse_bytes(data).lines_of(cell)
+            except NotebookError:
+                return ()
+        return tuple(LineIndex(decode_source(data).text).lines())
     except (OSError, SourceError):
         return ()
 
 
+def where(filename: str, location: Location) -> str:
+    """`path:row:col`, or `path:cell N:row:col` in a notebook (ruff's spelling)."""
+    cell = f"cell {location.cell}:" if location.cell is not None else ""
+    return f"{filename}:{cell}{location.row}:{location.column}"
+
+
 def _snippet(d: Diagnostic, color: bool, lines: tuple[str, ...] | None = None) -> list[str]:
-    lines = lines if lines is not None else _lines(d.filename)
+    lines = lines if lines is not None else _lines(d.filename, d.cell)
     if not lines or d.location.row > len(lines):
         return []
     line = lines[d.location.row - 1].expandtabs(1)
@@ -78,18 +93,18 @@ def format_diagnostic(
     lines: tuple[str, ...] | None = None,
     show_details: bool = False,
 ) -> str:
-    head = f"{d.filename}:{d.location.row}:{d.location.column}:"
+    head = where(d.filename, d.location) + ":"
     code = d.code
     marker = " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
     if color:
-        head = click.style(d.filename, bold=True) + f":{d.location.row}:{d.location.column}:"
+        head = click.style(d.filename, bold=True) + where("", d.location) + ":"
         code = click.style(code, fg="red" if d.severity == "error" else "yellow", bold=True)
         marker = click.style(marker, fg="cyan") if marker else ""
     out = [f"{head} {code}{marker} {d.message}"]
     if show_source:
         out.extend(_snippet(d, color, lines))
         for message, loc in d.related:
-            out.append(f"  note: {message} at {d.filename}:{loc.row}:{loc.column}")
+            out.append(f"  note: {message} at {where(d.filename, loc)}")
     if show_details:
         out.extend(_details(d))
     return "\n".join(out)

@@ -68,6 +68,16 @@ class Document:
     def version(self) -> int | None:
         return self.result.version
 
+    def parses(self, text: str) -> bool:
+        """Whether `text` (this document with an edit) is still Python."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+        return True
+
     def fixed_text(self) -> str | None:
         """The text with every safe fix applied, or None when there is nothing (safe) to fix."""
         if self._fix_all is False:
@@ -135,13 +145,7 @@ def noqa_edit(document: Document, row: int, code: str) -> types.TextEdit | None:
         return None
     lines = list(mapper.lines)
     lines[row - 1] = new_line
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError):
-        return None
-    return edit
+    return edit if document.parses("\n".join(lines)) else None
 
 
 def code_actions(

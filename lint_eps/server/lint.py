@@ -20,6 +20,7 @@ from ..budget import OVER_BUDGET, over_size, within_time
 from ..config import KEYS, ConfigError, discover_settings
 from ..diagnostic import Diagnostic, Location
 from ..engine import INTERNAL_ERROR, lint_source
+from ..project import project_for
 from ..registry import SelectionError, selected_codes, validate_selectors
 from ..settings import Settings
 
@@ -154,6 +155,8 @@ class LintResult:
     config_error: str | None = None
     crash: str | None = None  # a traceback when the engine itself failed
     excluded: bool = False
+    # Other files of the project whose summaries this lint used (lint_eps/project.py): saving one re-lints this.
+    deps: frozenset[str] = frozenset()
 
     @property
     def rule_errors(self) -> list[Diagnostic]:
@@ -173,7 +176,8 @@ def lint_document(uri: str, version: int | None, text: str, fallback_folder: str
         if excluded(path, settings):
             return LintResult(uri, version, text, path, settings, excluded=True)
         size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-        found = over_size(display, size, settings) or within_time(display, settings, lambda: lint_source(text, display, settings))
+        with project_for(settings.source_roots()).tracking() as used:
+            found = over_size(display, size, settings) or within_time(display, settings, lambda: lint_source(text, display, settings))
         diagnostics = found if isinstance(found, list) else [found] if OVER_BUDGET in selected_codes(settings, display) else []
     except Exception as exc:  # an engine bug: report it, keep serving
         loc = Location(1, 1)
@@ -188,4 +192,4 @@ def lint_document(uri: str, version: int | None, text: str, fallback_folder: str
             "internal-error",
         )
         return LintResult(uri, version, text, path, settings, [crash], crash=traceback.format_exc())
-    return LintResult(uri, version, text, path, settings, diagnostics)
+    return LintResult(uri, version, text, path, settings, diagnostics, deps=frozenset(used))

@@ -10,6 +10,7 @@ once. Code actions and hovers lint the current version first if the debounce has
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,8 +21,10 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..config import CONFIG_NAMES, ConfigError
+from . import notebooks
 from .actions import FIX_ALL_KIND, Document, code_actions, hover
-from .lint import SECTION, ClientSettings, lint_document
+from ..project import forget_project_modules
+from .lint import SECTION, ClientSettings, LintResult, lint_document, uri_to_path
 
 
 DEBOUNCE_SECONDS = 0.3
@@ -29,7 +32,12 @@ DEBOUNCE_SECONDS = 0.3
 
 class LintEpsServer(LanguageServer):
     def __init__(self, debounce: float = DEBOUNCE_SECONDS) -> None:
-        super().__init__("lint-eps", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "lint-eps",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebooks.SYNC_OPTIONS,
+        )
         self.debounce = debounce
         self.init_settings = ClientSettings()
         self.client_settings = ClientSettings()
@@ -37,6 +45,8 @@ class LintEpsServer(LanguageServer):
         self.documents: dict[str, tuple[int, Document]] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.reported: set[str] = set()
+        self.notebooks: dict[str, tuple[int, notebooks.NotebookLint]] = {}
+        self.published_cells: dict[str, set[str]] = {}  # notebook URI -> the cell URIs given diagnostics
         self._executor: ThreadPoolExecutor | None = None
 
     # -- client capabilities ----------------------------------------------------------------------------
@@ -78,7 +88,12 @@ class LintEpsServer(LanguageServer):
         return self.workspace.text_documents.get(unquote(uri))
 
     async def current(self, uri: str) -> Document | None:
-        """The lint of the document's current text, from cache when nothing changed since."""
+        """The lint of the document's current text, from cache when nothing changed since (a notebook cell: its
+        part of the notebook's lint)."""
+        notebook = notebooks.cell_owner(self, uri)
+        if notebook is not None:
+            lint = await notebooks.current(self, notebook)
+            return lint.documents.get(uri) if lint is not None else None
         text_document = self._open(uri)
         if text_document is None:
             return None
@@ -89,18 +104,20 @@ class LintEpsServer(LanguageServer):
             if generation == self.generation and document.version == version and document.result.text == text:
                 return document
         generation = self.generation
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lint-eps-lint")
-        root = self.workspace.root_path
-        result = await asyncio.get_running_loop().run_in_executor(
-            self._executor, lint_document, uri, version, text, root, self.client_settings
-        )
+        result = await self.run_lint(uri, version, text)
         related = self._capability("text_document", "publish_diagnostics", "related_information")
         document = Document(result, self.encoding, related_information=related is not False)
         if self._open(uri) is not None:
             self.documents[uri] = (generation, document)
         self._report_problems(document)
         return document
+
+    async def run_lint(self, uri: str, version: int | None, text: str) -> LintResult:
+        """Lint `text` as the document `uri` on the lint thread (one lint at a time)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lint-eps-lint")
+        root = self.workspace.root_path
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lint_document, uri, version, text, root, self.client_settings)
 
     def _report_problems(self, document: Document) -> None:
         result = document.result
@@ -126,6 +143,12 @@ class LintEpsServer(LanguageServer):
         try:
             if delay > 0:
                 await asyncio.sleep(delay)
+            if notebooks.is_open_notebook(self, uri):
+                lint = await notebooks.current(self, uri)
+                state = notebooks.snapshot(self, uri)
+                if lint is not None and state is not None and state == (lint.version, lint.cells):
+                    notebooks.publish(self, lint)
+                return  # closed, or changed while linting: that change scheduled its own lint
             document = await self.current(uri)
             text_document = self._open(uri)
             if document is None or text_document is None or text_document.version != document.version:
@@ -144,11 +167,30 @@ class LintEpsServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=document.uri, version=document.version, diagnostics=document.published())
         )
 
+    def relint_importers(self, uri: str) -> None:
+        """Open documents whose findings used the summary of the file at `uri` (issue 12): linted again, since
+        what it returns, or what its classes hold, may have changed."""
+        path = uri_to_path(uri)
+        if path is None:
+            return
+        path = os.path.abspath(path)
+        for other, (_, document) in list(self.documents.items()):
+            if other != uri and path in document.result.deps:
+                self.documents.pop(other, None)
+                self.schedule(other)
+        for notebook_uri, (_, lint) in list(self.notebooks.items()):  # a notebook importing the module
+            if path in lint.result.deps:
+                self.notebooks.pop(notebook_uri, None)
+                self.schedule(notebook_uri)
+
     def relint_all(self) -> None:
         self.generation += 1
         self.reported.clear()
         for text_document in list(self.workspace.text_documents.values()):
-            self.schedule(text_document.uri)
+            if notebooks.cell_owner(self, text_document.uri) is None:  # a cell is linted with its notebook
+                self.schedule(text_document.uri)
+        for notebook_uri in list(self.workspace.notebook_documents):
+            self.schedule(notebook_uri)
 
     # -- settings ---------------------------------------------------------------------------------------
     def set_client_settings(self, raw: Any) -> None:
@@ -188,6 +230,7 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
     async def initialized(ls: LintEpsServer, params: types.InitializedParams) -> None:
         if ls._capability("workspace", "did_change_watched_files", "dynamic_registration"):
             watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_NAMES]
+            watchers.append(types.FileSystemWatcher(glob_pattern="**/*.py"))  # modules others import (issue 12)
             try:
                 await ls.client_register_capability_async(
                     types.RegistrationParams(
@@ -228,8 +271,10 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
         uri = params.text_document.uri
         if uri.rsplit("/", 1)[-1] in CONFIG_NAMES:
             ls.relint_all()
-        elif ls._open(uri) is not None:
-            ls.schedule(uri)
+        else:
+            if ls._open(uri) is not None:
+                ls.schedule(uri)
+            ls.relint_importers(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: LintEpsServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -271,5 +316,11 @@ def create_server(debounce: float = DEBOUNCE_SECONDS) -> LintEpsServer:
     def did_change_watched_files(ls: LintEpsServer, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.uri.rsplit("/", 1)[-1] in CONFIG_NAMES for change in params.changes):
             ls.relint_all()
+            return
+        if any(change.type != types.FileChangeType.Changed for change in params.changes):
+            forget_project_modules()  # a module created or deleted: imports resolve differently
+        for change in params.changes:  # a module changed on disk (a checkout, another editor)
+            ls.relint_importers(change.uri)
 
+    notebooks.register(server)
     return server

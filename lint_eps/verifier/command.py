@@ -194,8 +194,8 @@ def verify(
                 input_errors.append(f"{d.filename}:{d.location.row}:{d.location.column}: {d.message} (nothing in this file was verified)")
             if d.code.startswith(ENGINE_CODES):
                 continue
-            span = (d.location.row, d.location.column, d.end_location.row, d.end_location.column)
-            entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, d.location.row, d.location.column)), span))
+            span = resolver.span(d)
+            entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, span[0], span[1])), span))
 
     unique: dict[tuple[Any, ...], Target] = {}
     preset: dict[tuple[Any, ...], dict[str, Any]] = {}

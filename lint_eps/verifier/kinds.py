@@ -25,6 +25,7 @@ FEATURE = re.compile(
     r"^(x|xs|x_\w+|a|b|u|v|h|q|k|z|inputs?_\w+|feat|feats|features?|\w+_features|emb|embeds?|embeddings?|\w+_emb\w*|"
     r"hidden_states?|latents?|energ\w+|activations?|log_\w+|\w+_log_\w+|\w+_logits?|\w+_scores?)$"
 )
+NOT_A_TENSOR = re.compile(r"_(shape|shapes|size|sizes|dim|dims|len|length|units|classes)$")
 PARAMS = frozenset({"params", "parameters", "variables", "theta", "weights_dict", "state_dict"})
 # Sizes of a constructor (`Model(dim, hidden)`), filled with SIZE when they have no default.
 SIZE_NAME = re.compile(
@@ -80,7 +81,10 @@ def by_name(param: inspect.Parameter) -> str | None:
 
 
 def is_feature(param: inspect.Parameter) -> bool:
-    return bool(FEATURE.match(param.name.lower())) or _annotation(param) in ("Tensor", "ndarray", "Array", "ArrayLike")
+    name = param.name.lower()
+    if NOT_A_TENSOR.search(name):  # `input_shape`, `embedding_dim`: sizes, for a model builder
+        return False
+    return bool(FEATURE.match(name)) or _annotation(param) in ("Tensor", "ndarray", "Array", "ArrayLike")
 
 
 def params_keys(fn: Callable[..., Any], name: str) -> tuple[tuple[str, bool], ...]:

@@ -27,7 +27,8 @@ import numpy as np
 PROBE = "__lint_eps_probe__"
 CLIP_NAMES = frozenset({"clip", "clamp", "clip_by_value", "clip_", "clamp_", "clamp_min"})
 GUARD_CODES = ("EPS403",)
-VALUE_CODES = ("EPS1", "EPS2", "EPS3", "EPS403", "EPS501", "EPS502", "EPS503", "EPS504", "EPS506")  # rules whose finding is about a value the function computes
+# Rules whose finding is about a value the function computes (EPS504/EPS505: whose derivative; see gradients.py).
+VALUE_CODES = ("EPS1", "EPS2", "EPS3", "EPS403", "EPS501", "EPS502", "EPS503", "EPS504", "EPS505", "EPS506")
 SEGMENT_LIMIT = 60
 
 

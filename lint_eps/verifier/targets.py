@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lint_eps.rules.analysis.roles import name_is_loss, name_is_metric
+from lint_eps.diagnostic import Diagnostic
+from lint_eps.notebook import Notebook, NotebookError, Program, is_notebook, read_program
 from lint_eps.source import SourceError, decode_source
 
 from .usage import dtypes_used, framework_of
@@ -84,11 +86,16 @@ class SourceFile:
     @classmethod
     def read(cls, path: str) -> "SourceFile":
         try:
-            with open(path, "rb") as handle:
-                text = decode_source(handle.read()).text
+            if is_notebook(path):  # its code cells as one program, as the linter and the worker read it
+                text = read_program(path)
+            else:
+                with open(path, "rb") as handle:
+                    text = decode_source(handle.read()).text
             tree = ast.parse(text, filename=path)
         except OSError as exc:
             raise TargetError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except NotebookError as exc:
+            raise TargetError(f"cannot read {path}: {exc.message}") from None
         except (SourceError, SyntaxError, ValueError) as exc:
             raise TargetError(f"cannot parse {path}: {getattr(exc, 'msg', None) or exc}") from None
         return cls(path, tree, dtypes_used(tree))
@@ -176,6 +183,25 @@ class FindingResolver:
 
     def __init__(self) -> None:
         self._sources: dict[str, SourceFile | TargetError] = {}
+        self._programs: dict[str, Program | None] = {}
+
+    def span(self, diagnostic: Diagnostic) -> tuple[int, int, int, int]:
+        """The finding's (row, column, end row, end column) in the text that is run: in a notebook, the rows of
+        its cell counted in the program of its code cells."""
+        start, end = diagnostic.location, diagnostic.end_location
+        if start.cell is None:
+            return (start.row, start.column, end.row, end.column)
+        path = diagnostic.filename
+        if path not in self._programs:
+            try:
+                with open(path, "rb") as handle:
+                    self._programs[path] = Program.of(Notebook.parse_bytes(handle.read()))
+            except (OSError, NotebookError):
+                self._programs[path] = None
+        program = self._programs[path]
+        if program is None:
+            return (start.row, start.column, end.row, end.column)
+        return (program.program_row(start.cell, start.row), start.column, program.program_row(start.cell, end.row), end.column)
 
     def resolve(self, path: str, row: int, column: int) -> Target:
         cached = self._sources.get(path)

@@ -52,7 +52,12 @@ def _import_module(job: dict[str, Any]) -> Any:
     parent = name.rpartition(".")[0]
     if parent:
         importlib.import_module(parent)  # so that relative imports in the module resolve
-    spec = importlib.util.spec_from_file_location(name, job["module_file"])
+    if job["module_file"].endswith(".ipynb"):
+        from lint_eps.notebook import NotebookLoader
+
+        spec = importlib.util.spec_from_loader(name, NotebookLoader(job["module_file"]), origin=job["module_file"])
+    else:
+        spec = importlib.util.spec_from_file_location(name, job["module_file"])
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {job['module_file']}")
     module = importlib.util.module_from_spec(spec)
@@ -76,8 +81,13 @@ def _watch(adapter: Any, module: Any, module_file: str, target: dict[str, Any]) 
     from . import checks, probes
 
     try:
-        with open(module_file, "rb") as handle:
-            text = decode_source(handle.read()).text
+        if module_file.endswith(".ipynb"):
+            from lint_eps.notebook import read_program
+
+            text = read_program(module_file)
+        else:
+            with open(module_file, "rb") as handle:
+                text = decode_source(handle.read()).text
         return probes.instrument(module, module_file, text, target["attr"], target["findings"], adapter.numeric)
     except Exception as exc:  # noqa: BLE001 - reported with the findings, never raised
         return checks.describe(exc)
@@ -95,6 +105,8 @@ def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | 
 
 
 def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "", given: dict[str, Any] | None = None) -> dict[str, Any]:
+    from . import checks, gradients
+
     if target["kind"] == "setting":
         from lint_eps.source import decode_source
 
@@ -111,11 +123,16 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
             reason = watched
         else:
             watch, obj = watched, watched.obj
-    return _per_finding(_verify_object(adapter, obj, target, watch, given or {}), target, reason)
+    if watch is not None and gradients.decides_all(adapter, target):  # EPS504/EPS505 only: the value grid shows nothing
+        return gradients.amend(adapter, watch.obj, target, watch, _per_finding(checks.result("skipped", "not run"), target))
+    outcome = _per_finding(_verify_object(adapter, obj, target, watch, given or {}), target, reason)
+    if gradients.applies(target):  # EPS504/EPS505: decided by the gradient
+        outcome = gradients.amend(adapter, obj, target, watch, outcome)
+    return outcome
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, table: dict[str, Any]) -> dict[str, Any]:
-    from . import checks
+    from . import checks, models, modules
     from .given import given_for
 
     kind = target["kind"]
@@ -144,10 +161,14 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, t
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
             return checks.result("skipped", f"{where} is not a Keras Metric, Loss or Layer, or a torch Module, so there is nothing to call it on")
         subject = checks.subject_for_class(obj, class_kind, target.get("method"), target.get("role"), given_for(table, target["attr"]))
+        if class_kind == "module" and isinstance(subject, dict):
+            subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         given = given_for(table, f"{target['attr']}.{target['inner']}" if target.get("inner") else None, target.get("inner") or target["attr"])
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow, given=given)
+        if isinstance(subject, dict) and (models.applies(target) or not target.get("findings")):  # a model builder or training step
+            return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):

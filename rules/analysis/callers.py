@@ -119,21 +119,41 @@ def _site_guarded(helper: cst.FunctionDef, caller: cst.FunctionDef, call: cst.Ca
 
 def guarded_by_callers(helper: cst.FunctionDef, keys: set[str], context: FileContext) -> bool:
     """Every call of the private helper in the module guards the arguments behind `keys`."""
+    sites = call_sites(helper, keys, context)
+    return bool(sites) and all(guarded for _, _, guarded in sites)
+
+
+def unguarded_call(helper: cst.FunctionDef, keys: set[str], context: FileContext) -> tuple[cst.FunctionDef, cst.Call] | None:
+    """A call site of the helper that does not guard (the finding at the helper names it: issue 11)."""
+    for caller, call, guarded in call_sites(helper, keys, context):
+        if not guarded:
+            return caller, call
+    return None
+
+
+def call_sites(helper: cst.FunctionDef, keys: set[str], context: FileContext) -> list[tuple[cst.FunctionDef, cst.Call, bool]]:
+    """Each direct call of the private module-level helper from a module-level function, and whether it guards
+    the arguments behind `keys`; empty when the helper is public or used in ways that cannot be checked."""
     name = helper.name.value
     if not name.startswith("_") or name.startswith("__") or _functions(context).get(name) is not helper:
-        return False
+        return []
     params = keys & {p.name.value for p in helper.params.params}
     if not params:
-        return False
+        return []
+    key = f"callers.sites.{id(helper)}.{sorted(params)}"
+    if key in context.shared:
+        return context.shared[key]  # type: ignore[return-value]
     sites = []
     for caller in _functions(context).values():
         if caller is helper:
             continue
         for call in findall(caller, m.Call(func=m.Name(name))):
             sites.append((caller, call))
-    if not sites or f"{name}" in _other_uses(context, name, len(sites)):
-        return False
-    return all(_site_guarded(helper, caller, call, params, context) for caller, call in sites)  # type: ignore[arg-type]
+    found: list[tuple[cst.FunctionDef, cst.Call, bool]] = []
+    if sites and f"{name}" not in _other_uses(context, name, len(sites)):
+        found = [(caller, call, _site_guarded(helper, caller, call, params, context)) for caller, call in sites]  # type: ignore[misc]
+    context.shared[key] = found
+    return found
 
 
 def _other_uses(context: FileContext, name: str, calls: int) -> set[str]:

@@ -55,6 +55,7 @@ from ..tables.division import (
     WHERE_FUNCTIONS,
 )
 from ..tables.roles import LABEL_PARAM_NAMES
+from . import callees
 from .epsilon import is_epsilon
 from .roles import function_role, prediction_params
 
@@ -73,6 +74,7 @@ class Denominator:
     source: cst.CSTNode | None = None  # the node that made it data dependent
     elementwise: bool = False  # a label/prediction value rather than a reduction or count
     reason: str = ""  # for DATA: `why` in a few words, without code, for the one-line message ("is 0 when ...")
+    note: str = ""  # for a value made in another function or module (issue 12): where, for the finding's note
 
     @property
     def is_data(self) -> bool:
@@ -400,7 +402,7 @@ class _Classifier:
             return _CONST
         method = method_name(node, context)
         if method is None:
-            return _CONST
+            return self._helper_result(node)
         receiver = node.func.value  # type: ignore[attr-defined]
         if method in SHAPE_METHODS:
             return _CONST
@@ -419,6 +421,17 @@ class _Classifier:
         if method in PASSTHROUGH_METHODS:
             return self.classify(receiver, depth + 1)
         return _CONST
+
+    def _helper_result(self, node: cst.Call) -> Denominator:
+        """`precision(y, p)`: a function of this module or the project whose summary says its result can be 0
+        (a count, a sum, a ratio of counts: issue 12); anything else a call returns is unknown (not data)."""
+        found = callees.call_fact(self.context, node)
+        if found is None or found.fact.kind != "zero":
+            return _CONST
+        code = " ".join(self.context.code(node).split())
+        why = f"`{code}` is {found.origin}, 0 when {found.fact.detail}"
+        name = dotted_name(node.func) or "the helper"
+        return Denominator(DATA, why, None, node, reason=f"can be 0 (from `{name}()`)", note=why)
 
     def _filtered(self, node: cst.Subscript) -> bool:
         """`d[d > 0]`, `d[mask]` with `mask = (d > 0) & ...`: only the nonzero elements are kept."""

@@ -28,6 +28,7 @@ from ..tables.stable_forms import (
     KEEPDIMS_KEYWORD,
     MAX_FUNCTIONS,
     MAX_METHODS,
+    NEGATIVE_FUNCTIONS,
     NONNEGATIVE_FUNCTIONS,
     NONNEGATIVE_METHODS,
     PASS_THROUGH_METHODS,
@@ -279,7 +280,12 @@ class ExpForms:
                 return True
             return isinstance(node.operator, cst.Multiply) and self.nonpositive(right, follow=False) and (self._nonnegative(left) or _scale(left))
         if isinstance(node, cst.Call):
+            negated = self.method(node, "neg")  # torch: `x.abs().neg()`
+            if negated is not None and not negated.args and isinstance(negated.func, cst.Attribute):
+                return self._nonnegative(negated.func.value)
             callee = self.context.callee(node) or ""
+            if callee in NEGATIVE_FUNCTIONS and len(node.args) == 1:
+                return self._nonnegative(node.args[0].value)
             if callee in MINIMUM_FUNCTIONS and any(number_value(a.value) is not None and number_value(a.value) <= 0 for a in node.args):  # type: ignore[operator]
                 return True
             if callee.endswith(".where") and len(node.args) == 3:

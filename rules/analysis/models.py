@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import libcst as cst
 import libcst.matchers as m
 
+from . import callees
 from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, number_value, strip_parens
@@ -51,6 +52,7 @@ MAX_DEPTH = 6
 KERAS_LAYER = "keras-layer"  # the activation of a layer in a Keras model
 TORCH_MODEL = "torch-model"
 NAME = "name"  # only the variable's name says "logits"
+RETURNED = "returned"  # returned by a function of the module or the project (issue 12): never rescued by Keras
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Output:
     call: cst.Call | None = None  # the activation call itself, when the value is a plain sigmoid/softmax call
     operand: cst.BaseExpression | None = None  # its input (the logits), when known
     reshaped: bool = False  # a Reshape/Flatten sits between the activation and the model output (defeats TF rescue)
+    note: str = ""  # made in another function, class or module (issue 12): where, for the finding's note
 
     @property
     def is_probability(self) -> bool:
@@ -380,6 +383,10 @@ def keras_model_output(context: FileContext, model: cst.BaseExpression, scope: S
     if not isinstance(value, cst.Call):
         return None
     callee = context.callee(value)
+    if callee is None or callee not in KERAS_SEQUENTIAL and callee not in KERAS_MODEL:
+        built = callees.model_fact(context, value)  # `model = build_model()` (issue 12)
+        if built is not None:
+            return _summarised_output(built, value, KERAS_LAYER)
     if callee in KERAS_SEQUENTIAL:
         listed = arg(value, 0, "layers")
         layers = _elements(listed) if listed is not None else []
@@ -590,6 +597,11 @@ def _call_output(context: FileContext, call: cst.Call, scope: Scope, depth: int,
         if module in TORCH_ACTIVATION_MODULES:
             return Output(TORCH_ACTIVATION_MODULES[module], func, "torch", call, arg(call, 0, "input"))
         return None
+    # A function of this module or the project (issue 12): `discriminator(x)` returning a sigmoid or logits.
+    if isinstance(func, (cst.Name, cst.Attribute)):
+        returned = callees.call_fact(context, call)
+        if returned is not None:
+            return _summarised_output(returned, call, RETURNED)
     # A model or module object called on a tensor: `model(x)`, `self.net(x)`, `self.sigmoid(x)`.
     if isinstance(func, (cst.Name, cst.Attribute)) and callee is None:
         target: cst.BaseExpression = func
@@ -605,6 +617,10 @@ def _object_call_output(context: FileContext, target: cst.BaseExpression, call: 
     if isinstance(target, cst.Name):
         found = lookup(context, target, scope)
         if found is None:
+            param = scope.param(target.value) if scope.is_function else None
+            if param is not None and param.annotation is not None:  # `disc: Discriminator` (issue 12)
+                typed = callees.annotated_instance_fact(context, param.annotation)
+                return _summarised_output(typed, call, TORCH_MODEL) if typed is not None else None
             return None
         value, where = found[0].value, found[1]
     elif isinstance(target, cst.Attribute):
@@ -629,4 +645,22 @@ def _object_call_output(context: FileContext, target: cst.BaseExpression, call: 
             # Re-resolve through the name so that `.add()` calls count.
             out = keras_model_output(context, target, scope, call) or out
         return out
-    return torch_module_output(context, value, depth)
+    local = torch_module_output(context, value, depth)
+    if local is not None:
+        return local
+    found = callees.instance_fact(context, value)  # a module class of another module of the project (issue 12)
+    if found is None or found.local:
+        return None
+    return _summarised_output(found, call, TORCH_MODEL)
+
+
+def _summarised_output(found: "callees.Found", node: cst.CSTNode, producer: str) -> Output | None:
+    """A summary's fact (lint_eps.rules.analysis.summaries) as the output of the model or module at `node`."""
+    fact = found.fact
+    if fact.kind in ("probability", "model") and fact.detail in ("sigmoid", "softmax"):
+        kind = fact.detail
+    elif fact.kind == "logits" or (fact.kind == "model" and fact.detail == "linear"):
+        kind = "linear"
+    else:
+        return None
+    return Output(kind, node, producer, note=f"the output is the {found.origin}")

@@ -58,6 +58,7 @@ from ..tables.probabilities import (
     REDUCTIONS_SUM,
     WHERE_FUNCTIONS,
 )
+from . import callees
 from .epsilon import is_epsilon
 from .roles import is_logit_name, prediction_params
 
@@ -86,6 +87,12 @@ class Provenance:
     source: str = ""
     # The guard on the path, when there is one (for messages about a one-sided clip).
     guard: cst.CSTNode | None = None
+    # For a value made in another function, class or module: the note that says where (issue 12).
+    note: str = ""
+
+    @property
+    def origin_note(self) -> str:
+        return self.note or "the probability comes from here"
 
     @property
     def is_probability(self) -> bool:
@@ -194,12 +201,16 @@ class ProvenanceAnalysis:
         return self._update_scope or self.context.function or self.context.scope
 
     def _state(self, node: cst.Attribute, depth: int) -> Provenance:
-        """`self.prob_sum` of a metric class, accumulated from probabilities in `update` (issue 11): a running sum
-        of softmax outputs is still 0 wherever every sample's probability underflowed."""
+        """`self.probs` set to a softmax in another method (issue 12), and `self.prob_sum` of a metric class,
+        accumulated from probabilities in `update` (issue 11): a running sum of softmax outputs is still 0 wherever
+        every sample's probability underflowed."""
         scope = self.context.function
         class_node = scope.class_node if scope is not None else None
         if class_node is None or not m.matches(node.value, m.Name("self")) or self._update_scope is not None:
             return UNKNOWN_VALUE
+        stored = callees.attribute_fact(self.context, class_node.name.value, node.attr.value)
+        if stored is not None:
+            return _from_fact(stored, node)
         from .denominators import state_updates  # denominators imports this module's neighbours, not this one
 
         for method, value in state_updates(self.context, class_node).get(node.attr.value, []):
@@ -301,10 +312,39 @@ class ProvenanceAnalysis:
         if callee is None and isinstance(call.func, cst.Name) and call.func.value in ("max", "min"):
             callee = call.func.value
         if callee is not None:
-            return self._function(call, callee, depth)
-        if isinstance(call.func, cst.Attribute):
-            return self._method(call, call.func.attr.value, call.func.value, depth)
-        return UNKNOWN_VALUE
+            found = self._function(call, callee, depth)
+        elif isinstance(call.func, cst.Attribute):
+            found = self._method(call, call.func.attr.value, call.func.value, depth)
+        else:
+            found = UNKNOWN_VALUE
+        if found.kind == UNKNOWN and isinstance(strip_parens(call.func), (cst.Name, cst.Attribute)):
+            return self._elsewhere(call)
+        return found
+
+    def _elsewhere(self, call: cst.Call) -> Provenance:
+        """A value made in another function, class or module (issue 12): `discriminator(x)`, `net(x)`."""
+        found = callees.call_fact(self.context, call) or self._object_call(call)
+        if found is None:
+            return UNKNOWN_VALUE
+        return _from_fact(found, call)
+
+    def _object_call(self, call: cst.Call) -> "callees.Found | None":
+        """`net(x)` / `disc(x)`: an instance of a module class, a module-level model, or a parameter annotated
+        with such a class (an untyped parameter is unknown)."""
+        func = strip_parens(call.func)
+        if not isinstance(func, cst.Name):
+            return None
+        scope = self._scope
+        binding = scope.reaching_binding(func)
+        if binding is not None:
+            value = strip_parens(binding.value) if binding.value is not None else None
+            return callees.instance_fact(self.context, value) if isinstance(value, cst.Call) else None
+        param = scope.param(func.value) if scope.is_function else None
+        if param is not None:
+            return callees.annotated_instance_fact(self.context, param.annotation) if param.annotation is not None else None
+        if scope.bindings(func.value):
+            return None
+        return callees.module_object_fact(self.context, func.value)
 
     def _function(self, call: cst.Call, callee: str, depth: int) -> Provenance:
         short = callee.rsplit(".", 1)[-1]
@@ -535,6 +575,49 @@ def compares_operand(condition: cst.BaseExpression, branches: list[cst.BaseExpre
         branch_names |= names_in(branch)
     shared = {name for name in compared & branch_names if context.imports.lookup(name) is None}
     return bool(shared)
+
+
+def _from_fact(found: "callees.Found", node: cst.CSTNode) -> Provenance:
+    """A summary's fact as the provenance of the value at `node` (the call site)."""
+    fact = found.fact
+    if fact.kind == "probability":
+        return Provenance(PROBABILITY, zero=True, one=True, unit=True, origin=found.origin, origin_node=node, source=fact.detail, note=f"the probability is the {found.origin}")
+    if fact.kind == "guarded":
+        return Provenance(GUARDED)
+    if fact.kind == "logits":
+        return Provenance(LOGITS)
+    return UNKNOWN_VALUE
+
+
+def discarded_guards(context: FileContext, operand: cst.BaseExpression, use: cst.CSTNode) -> list[cst.Call]:
+    """Clips whose result is thrown away before `use` (`tf.clip_by_value(pred, 1e-10, 1.0)` as a bare statement,
+    then `log(pred)`): they guard nothing, and the finding says so (issue 12). `p = clip(p, ...)` is a guard and
+    is seen by `provenance` itself."""
+    scope = context.function
+    if scope is None:
+        return []
+    names = names_in(operand)
+    if not names:
+        return []
+    from .models import statements  # models imports this module's neighbours, not this one
+
+    end = scope.order_of(use)
+    found: list[cst.Call] = []
+    for statement in statements(scope.node):
+        call = statement.value if isinstance(statement, cst.Expr) else None
+        if not isinstance(call, cst.Call):
+            continue
+        callee = context.callee(call)
+        if callee in CLIP_FUNCTIONS or callee in MAXIMUM_FUNCTIONS or callee in MINIMUM_FUNCTIONS:
+            target = arg(call, 0)
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in CLIP_METHODS and callee is None:
+            target = call.func.value
+        else:
+            continue
+        order = scope.order_of(call)
+        if isinstance(target, cst.Name) and target.value in names and order is not None and (end is None or order < end):
+            found.append(call)
+    return found
 
 
 def analysis_for(context: FileContext) -> ProvenanceAnalysis:

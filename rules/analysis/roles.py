@@ -198,12 +198,63 @@ def _evidence(context: FileContext, scope: Scope) -> Role | None:
         # (y_true, y_pred), or torch's and optax's (predictions, targets), with an uninformative name: treat as a
         # loss (differentiated), the stricter reading.
         return Role("loss", f"`{name}({positional[0].name}, {positional[1].name})`, a loss by its signature", True, "signature")
+    if scope.class_node is None and ((name.startswith("_") and not name.startswith("__")) or "Lambda" in context.full_source):
+        inherited = _inherited(context).get(name)
+        if inherited is not None:
+            kind, reason = inherited
+            return Role(kind, reason, kind != "metric", "caller")
     # Weak evidence (a folder name alone): only with `preview = true`.
     folder = role_folder(context.path) if context.settings.preview else None
     if folder is not None and scope.class_node is None and not name.startswith("_"):
         kind = ROLE_FOLDERS[folder]
         return Role(kind, f"{kind} `{name}` (in a `{folder}/` folder)", kind == "loss", "folder")
     return None
+
+
+def inherited_roles(callers: dict[str, tuple[str, ...]], lambdas: frozenset[str], extra: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+    """Roles that come from elsewhere (issue 12): a function handed to a Keras `Lambda` layer is layer code, a
+    private helper called only from loss (metric) functions, named as such, is loss (metric) code. Decided from the call
+    graph of the whole file (`summaries.call_graph`), so the prefilter and the rules agree whatever is stubbed.
+    Only private helpers (`_name`) inherit from their callers: a public function's callers may live elsewhere."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in lambdas:
+        found[name] = ("training", f"`{name}` (the function of a Keras `Lambda` layer, differentiated)")
+    for name, sites in callers.items():
+        # Only a private helper's callers are all in this module: a public function may be called from anywhere.
+        if name in found or not sites or not name.startswith("_") or name.startswith("__"):
+            continue
+        kinds = ["loss" if name_is_loss(c) else "metric" if name_is_metric(c, extra) else None for c in sites]
+        if all(kinds):
+            kind = "loss" if "loss" in kinds else "metric"
+            caller = sites[kinds.index(kind)]
+            found[name] = (kind, f"`{name}` (called only from the {kind} `{caller}`)")
+    return found
+
+
+def _inherited(context: FileContext) -> dict[str, tuple[str, str]]:
+    cached = context.shared.get("roles.inherited")
+    if cached is None:
+        from .callees import own_summary  # callees -> summaries; roles is imported by the rules before either
+
+        summary = own_summary(context)
+        cached = inherited_roles(*summary.call_graph(), context.settings.metric_name_patterns) if summary is not None else {}
+        context.shared["roles.inherited"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _inherited_in(text: "FileText") -> "dict[str, tuple[str, str]]":
+    def compute() -> "dict[str, tuple[str, str]]":
+        from .summaries import call_graph
+
+        functions = text.functions or []
+        has_private = any(not f.in_class and not f.nested and f.name.startswith("_") and not f.name.startswith("__") for f in functions)
+        has_lambda = has_word(text.source, ("Lambda",))
+        if text.tree is None or not (has_private or has_lambda):
+            return {}
+        callers, lambdas = call_graph(text.tree, text.source)
+        return inherited_roles(callers, lambdas, text.settings.metric_name_patterns)
+
+    return text.memo("roles.inherited_in", compute)
 
 
 def role_folder(path: str) -> str | None:
@@ -276,6 +327,7 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
     role_classes = _role_classes(text) if class_roles else set()
     training = _name_regex(TRAINING_NAME_PATTERNS)
     extra = text.settings.metric_name_patterns
+    inherited = _inherited_in(text)
     out = []
     for function in functions:
         name = function.name
@@ -286,6 +338,7 @@ def _role_candidates(text: "FileText") -> "list[FunctionFacts] | None":
             or (function.owner in role_classes and (name in LOSS_METHODS or name in METRIC_METHODS or name in ROLE_CLASS_METHODS))
             or (folder and not function.in_class and not name.startswith("_"))
             or training.search(name.lower())
+            or (name in inherited and not function.in_class and not function.nested)
             or name_is_loss(name)
             or name_is_metric(name, extra)
             or (len(positional) >= 2 and positional[0] in LABEL_PARAM_NAMES and positional[1] in PREDICTION_PARAM_NAMES)

@@ -177,6 +177,9 @@ COUNT_NAMES: frozenset[str] = frozenset(
         # Lengths of target sequences (CTC, RNN-T): 0 for an empty transcript; torch's own ctc_loss divides by
         # `target_lengths.clamp_min(1)` for this reason.
         "target_lengths", "label_lengths", "target_length", "label_length",
+        # Counts of the labelled (not ignore_index) tokens of a batch, passed to a summed loss: 0 for a batch whose
+        # labels are all masked (prompt-only rows in supervised fine-tuning): transformers' `fixed_cross_entropy`.
+        "num_items_in_batch", "num_valid_tokens", "n_valid_tokens", "num_target_tokens", "num_label_tokens",
     }
 )
 # A confusion/contingency matrix summed over every axis is the number of samples (0 only for an empty input);

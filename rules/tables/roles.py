@@ -53,6 +53,8 @@ LOSS_NAME_PATTERNS: tuple[str, ...] = (
     r"kld",
     r"objective",
     r"criterion",
+    # TF1 model classes build their loss as a "cost" node (`_create_cost_function_node`, `compute_cost`).
+    r"cost",
     # Contrastive and ranking losses, rarely called `*_loss`.
     r"ntxent",
     r"info_?nce",

@@ -251,3 +251,6 @@ LAYER_BASES = frozenset(
     }
 )
 LAMBDA_LAYERS = frozenset({"keras.layers.Lambda", "keras.layers.core.Lambda"})
+
+# `negative(x)` / `neg(x)`: -x (a negated magnitude is <= 0, so its exp cannot overflow).
+NEGATIVE_FUNCTIONS = frozenset({"torch.neg", "torch.negative", "numpy.negative", "jax.numpy.negative", "tensorflow.negative", "tensorflow.math.negative", "keras.ops.negative"})
