@@ -205,12 +205,13 @@ def test_modules_with_constructor_arguments_run_the_flagged_method(torch_run):
     assert attention["status"] == "confirmed", attention
     assert attention["message"].startswith("nan output; nan gradient wrt x with x = +1e2 (1, 4) in float32; `torch.exp(scores) / ")
     assert attention["fixed"]["status"] == "not-reproduced"
-    assert "; called as SelfAttention(dim=4).forward" in attention["fixed"]["message"]
+    # Built as SelfAttention(dim=4) (by checks.subject_for_class since the verify merge): inputs of 4 features.
+    assert attention["counterexample"]["inputs"] == {"x": {"shape": [1, 4], "values": "+1e2"}}
     energy = records["EPS503", "EnergyModel"]
     assert energy["status"] == "confirmed", energy
     assert energy["message"] == "inf output; nan gradient wrt v with v = +1e2 (1, 4) in float32; `torch.log(1 + torch.exp(v + self.bias))` is inf there"
     assert energy["fixed"]["status"] == "not-reproduced"
-    assert "; called as EnergyModel(visible=4).free_energy" in energy["fixed"]["message"]
+    assert energy["counterexample"]["inputs"] == {"v": {"shape": [1, 4], "values": "+1e2"}}  # EnergyModel(visible=4)
 
 
 @needs_torch

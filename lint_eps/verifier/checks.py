@@ -10,19 +10,23 @@ from __future__ import annotations
 import inspect
 import math
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from . import probes
-from .inputs import BATCHES, DTYPES, RANKS, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
+from . import probes, search
+from .given import INPUTS_FUNCTION
+from .inputs import BATCHES, DTYPES, RANKS, SEED, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
+from .kinds import read
 
 # A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
 NUMERIC_EXCEPTIONS = (ZeroDivisionError, FloatingPointError, OverflowError)
 FLOOR_SWEEP = range(0, 41)
 FLOOR_TOLERANCE = 0.01
+BUDGET_SHARE = 0.6  # of the time limit, for the edge cases (the rest: the precision floor, the report)
 
 
 def describe(exc: BaseException) -> str:
@@ -38,9 +42,19 @@ class Adapter:
     dtypes: tuple[str, ...] = DTYPES
     gradient_skip: str | None = None  # why gradients are not checked with this adapter
     sigmoids: tuple[str, ...] = ()  # how the floor sweep makes probabilities, first is the default
+    batches: tuple[int, ...] = BATCHES  # batch sizes of the shapes tried
 
     def tensor(self, array: np.ndarray, dtype: str) -> Any:
         raise NotImplementedError
+
+    def tensors(self, case: Case) -> dict[str, Any]:
+        """The case's inputs as this framework's tensors: floats in the case's dtype, masks and class indices in
+        their own, a params dict leaf by leaf."""
+        out: dict[str, Any] = {}
+        for name, value in case.values.items():
+            dtype = case.dtype_of(name)
+            out[name] = {k: self.tensor(a, dtype) for k, a in value.items()} if isinstance(value, dict) else self.tensor(value, dtype)
+        return out
 
     def evaluate(self, call: Callable[[dict[str, Any]], Any], case: Case, grad_name: str | None) -> tuple[list[np.ndarray], np.ndarray | None]:
         raise NotImplementedError
@@ -77,7 +91,7 @@ class NumpyAdapter(Adapter):
         return array.astype(np.dtype(dtype))
 
     def evaluate(self, call, case, grad_name):
-        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        tensors = self.tensors(case)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = call(tensors)
@@ -99,6 +113,7 @@ class TensorFlowAdapter(Adapter):
         self.tf = tf
         # tf.function bodies run eagerly, so that the probes of a finding see values, not symbolic tensors.
         tf.config.run_functions_eagerly(True)
+        tf.random.set_seed(SEED)
 
     def tensor(self, array, dtype):
         tf = self.tf
@@ -118,7 +133,7 @@ class TensorFlowAdapter(Adapter):
 
     def evaluate(self, call, case, grad_name):
         tf = self.tf
-        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        tensors = self.tensors(case)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             with tf.GradientTape() as tape:
@@ -153,6 +168,8 @@ class TorchAdapter(Adapter):
         import torch
 
         self.torch = torch
+        # A module's weights are drawn when the verifier builds it: the same weights, the same counterexample.
+        torch.manual_seed(SEED)
 
     def tensor(self, array, dtype):
         return self.torch.tensor(array, dtype=getattr(self.torch, dtype))
@@ -167,7 +184,7 @@ class TorchAdapter(Adapter):
 
     def evaluate(self, call, case, grad_name):
         torch = self.torch
-        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        tensors = self.tensors(case)
         if grad_name:
             tensors[grad_name].requires_grad_(True)
         out = call(tensors)
@@ -197,17 +214,21 @@ class TorchAdapter(Adapter):
 class JaxAdapter(Adapter):
     name = "jax"
     sigmoids = ("jax.nn.sigmoid",)
+    # Run op by op (for the probes), every primitive is compiled again for each new shape and dtype (~0.1 s
+    # each): one batch size keeps a function's shapes to its ranks.
+    batches = (1,)
 
     def __init__(self) -> None:
         import jax
         import jax.numpy as jnp
 
         self.jax, self.jnp = jax, jnp
+        self.gradients: dict[tuple[int, str], tuple[Any, Any]] = {}
         if not jax.config.read("jax_enable_x64"):  # without it, float64 arrays are silently float32
             self.dtypes = tuple(d for d in DTYPES if d != "float64")
 
     def tensor(self, array, dtype):
-        return self.jnp.asarray(array, dtype=getattr(self.jnp, dtype))
+        return self.jnp.asarray(array, dtype=getattr(self.jnp, "bool_" if dtype == "bool" else dtype))
 
     def numeric(self, value):
         if isinstance(value, self.jax.Array):
@@ -216,18 +237,28 @@ class JaxAdapter(Adapter):
 
     def evaluate(self, call, case, grad_name):
         jax, jnp = self.jax, self.jnp
-        tensors = {n: self.tensor(a, case.dtype) for n, a in case.values.items()}
+        tensors = self.tensors(case)
         with jax.disable_jit():  # jitted code runs op by op, so that the probes of a finding see values
             out = call(tensors)
         grad = None
         if grad_name:
 
-            def total(p: Any) -> Any:
-                leaves = jax.tree_util.tree_leaves(call({**tensors, grad_name: p}))
+            def total(p: Any, rest: dict[str, Any]) -> Any:
+                leaves = jax.tree_util.tree_leaves(call({**rest, grad_name: p}))
                 floats = [jnp.sum(x) for x in leaves if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating)]
                 return sum(floats) if floats else jnp.zeros(())
 
-            grad = np.asarray(jax.grad(total)(tensors[grad_name]), dtype=np.float64)
+            rest = {n: t for n, t in tensors.items() if n != grad_name}
+            # Compiled once per function and shape (op by op, a gradient costs ~0.1 s); code that cannot be
+            # traced (Python branches on values) gets the op-by-op gradient.
+            cached = self.gradients.get((id(call), grad_name))
+            if cached is None or cached[0] is not call:
+                cached = self.gradients[id(call), grad_name] = (call, jax.jit(jax.grad(total)))
+            try:
+                value = cached[1](tensors[grad_name], rest)
+            except jax.errors.JAXTypeError:
+                value = jax.grad(total)(tensors[grad_name], rest)
+            grad = np.asarray(value, dtype=np.float64)
         return self.flatten(jax.tree_util.tree_leaves(out)), grad
 
     def sigmoid(self, x, variant):
@@ -316,14 +347,16 @@ def _evidence(finding: probes.Finding, trigger: str) -> str:
     return f"`{finding.text}` {trigger}"
 
 
-def verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...] = DTYPES, watch: probes.Instrumented | None = None) -> dict[str, Any]:
+def verify(
+    adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...] = DTYPES, watch: probes.Instrumented | None = None, budget: float | None = None
+) -> dict[str, Any]:
     """The function's outcome, and with `watch` one outcome per finding ("findings"), each with its own
     counterexample: the first case that both breaks the function and triggers that finding's expression."""
     findings = watch.findings if watch is not None else []
     recorder = watch.recorder if watch is not None else None
     tallies = [Tally() for _ in findings]
     function = Tally()
-    outcome = _verify(adapter, subject, used_dtypes, watch, function, tallies)
+    outcome = _verify(adapter, subject, used_dtypes, watch, function, tallies, None if budget is None else time.monotonic() + budget)
     if not findings:
         return outcome
     outcome["findings"] = [_finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
@@ -351,7 +384,9 @@ def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outc
     return result("not-reproduced", outcome["message"])
 
 
-def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], watch: probes.Instrumented | None, function: Tally, tallies: list[Tally]) -> dict[str, Any]:
+def _verify(
+    adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], watch: probes.Instrumented | None, function: Tally, tallies: list[Tally], deadline: float | None
+) -> dict[str, Any]:
     plan = subject.plan
     notes = list(subject.notes)
     findings = watch.findings if watch is not None else []
@@ -387,8 +422,9 @@ def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], wa
             judge(lambda: Hit("float32", {}, " (result() on a fresh instance)", failure), True, exc)  # type: ignore[arg-type]
             if settled():
                 return _hit_result(function.used, True)  # type: ignore[arg-type]
-    # 1. Which ranks does the function accept (ordinary inputs, float32)?
-    if plan.label is None and plan.prediction is None:
+    # 1. Which encoding (dense or index labels, boolean or float masks) and ranks does the function accept
+    # (ordinary inputs, float32)?
+    if not plan.shaped:
         shapes: list[tuple[int, ...]] = [()]
         try:
             adapter.evaluate(subject.call, benign_case(plan, ()), None)
@@ -399,20 +435,24 @@ def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], wa
     else:
         accepted: list[int] = []
         first_error: BaseException | None = None
-        for rank in RANKS:
-            try:
-                adapter.evaluate(subject.call, benign_case(plan, shape_for(rank, max(BATCHES))), None)
-                accepted.append(rank)
-            except NUMERIC_EXCEPTIONS:
-                accepted.append(rank)
-            except Exception as exc:
-                if first_error is None or rank == 2:
-                    first_error = exc
+        for variant in plan.variants():
+            for rank in RANKS:
+                try:
+                    adapter.evaluate(subject.call, benign_case(variant, shape_for(rank, max(adapter.batches))), None)
+                    accepted.append(rank)
+                except NUMERIC_EXCEPTIONS:
+                    accepted.append(rank)
+                except Exception as exc:
+                    if variant is plan and (first_error is None or rank == 2):
+                        first_error = exc
+            if accepted:
+                plan = subject.plan = variant
+                break
         if not accepted:
             assert first_error is not None
             return result("error", describe(first_error))
         ranks = [accepted[0]] + [r for r in accepted if r >= 2 and r != accepted[0]][:1]
-        shapes = sorted((shape_for(r, b) for r in ranks for b in BATCHES), key=lambda s: (int(np.prod(s)), len(s)))
+        shapes = sorted((shape_for(r, b) for r in ranks for b in adapter.batches), key=lambda s: (int(np.prod(s)), len(s)))
     # 2. Which dtypes does it accept?
     dtypes: list[str] = []
     for dtype in adapter.dtypes:
@@ -423,49 +463,77 @@ def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], wa
             dtypes.append(dtype)
         except Exception as exc:
             notes.append(f"{dtype} not run ({describe(exc)})")
-    grad_name = plan.prediction if subject.differentiable and plan.prediction else None
+    grad_name = plan.gradient if subject.differentiable else None
     # 3. Edge cases, smallest first, until the function and every finding has a counterexample in a dtype the
     # code uses (a failure in another dtype is kept in case none comes).
     checked = 0
     raised: list[str] = []
     gradient_seen = False
-    for case in cases(plan, shapes, tuple(dtypes)):
-        checked += 1
-        used = case.dtype in used_dtypes
+
+    def run(case: Case, record: bool = True) -> bool:
+        """Evaluate one case. With `record`, judge its failure; without, only say whether it breaks the function
+        or a finding that has no counterexample yet (the search's test)."""
+        nonlocal gradient_seen
+        exc_seen: BaseException | None = None
         if recorder:
             recorder.start()
         try:
             outputs, grad = adapter.evaluate(subject.call, case, grad_name)
         except NUMERIC_EXCEPTIONS as exc:
-            judge(lambda: _case_hit(case, describe(exc)), used, exc)
-            if settled():
-                break
-            continue
+            failures, exc_seen = [describe(exc)], exc
         except Exception as exc:
-            raised.append(describe(exc))
-            continue
+            if record:
+                raised.append(describe(exc))
+            return False
+        else:
+            failures = []
+            bad = nonfinite(outputs)
+            if bad:
+                failures.append(f"{bad} {subject.output_word}")
+            if grad is not None:
+                gradient_seen = True
+                bad_grad = nonfinite([grad])
+                if bad_grad:
+                    failures.append(f"{bad_grad} gradient wrt {grad_name}")
         finally:
             if recorder:
                 recorder.stop()
-        failures = []
-        bad = nonfinite(outputs)
-        if bad:
-            failures.append(f"{bad} {subject.output_word}")
-        if grad is not None:
-            gradient_seen = True
-            bad_grad = nonfinite([grad])
-            if bad_grad:
-                failures.append(f"{bad_grad} gradient wrt {grad_name}")
-        if failures:
-            judge(lambda: _case_hit(case, "; ".join(failures)), used, None)
-            if settled():
-                break
+        if not failures:
+            return False
+        if record:
+            judge(lambda: _case_hit(case, "; ".join(failures)), case.dtype in used_dtypes, exc_seen)
+            return True
+        if function.used is None or watch is None:
+            return function.used is None
+        at = probes.raised_at(exc_seen, watch.filename, watch.lines) if exc_seen is not None else None
+        return any(t.used is None and f.watched and probes.triggered(f, watch.recorder, at) for f, t in zip(findings, tallies))
+
+    for case in cases(plan, shapes, tuple(dtypes)):
+        if deadline is not None and time.monotonic() > deadline:
+            # Many filled parameters multiply the cases: stop in time to report what was seen.
+            if not checked:
+                return result("timeout", f"no edge case run within {BUDGET_SHARE:.0%} of the time limit (importing and finding the shapes and dtypes it accepts took it)")
+            notes.append(f"stopped after {checked} cases, at {BUDGET_SHARE:.0%} of the time limit")
+            break
+        checked += 1
+        if run(case) and settled():
+            break
+    # Then a search beyond the grid (Hypothesis), shrunk to the smallest input that breaks what is left.
+    if not settled() and search.available() and (deadline is None or time.monotonic() < deadline) and dtypes:
+        shape = next((s for s in shapes if int(np.prod(s)) >= 2), shapes[-1])
+        dtype = next((d for d in dtypes if d in used_dtypes), dtypes[0])
+        in_time = lambda: deadline is None or time.monotonic() < deadline  # noqa: E731
+        found, tried = search.search(plan, shape, dtype, lambda case: in_time() and run(case, record=False))
+        if found is not None:
+            run(found)
+        elif tried:
+            notes.append(f"{tried} more searched (Hypothesis), none broke it")
     # 4. The precision floor of a binary cross-entropy: when nothing else broke, or for a logits/probabilities
     # finding (EPS3xx), whose failure is the floor rather than a NaN.
     floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
     if function.used is not None and not floor_findings:
         return _hit_result(function.used, True)
-    if subject.role != "metric" and plan.label and plan.prediction:
+    if subject.role != "metric" and plan.label and plan.prediction and not plan.label_index:
         floor = _floor_sweep(adapter, subject, shapes)
         if isinstance(floor, dict):
             return {**(floor if function.used is None else _hit_result(function.used, True)), "floor": floor}
@@ -475,13 +543,13 @@ def _verify(adapter: Adapter, subject: Subject, used_dtypes: tuple[str, ...], wa
     if function.other is not None:
         return _hit_result(function.other, False)
     # Nothing broke.
-    if plan.prediction and subject.differentiable:
+    if grad_name:
         if adapter.gradient_skip:
             notes.insert(0, f"gradient not checked: {adapter.gradient_skip}")
         elif not gradient_seen:
-            notes.insert(0, f"no gradient flows to {plan.prediction}")
+            notes.insert(0, f"no gradient flows to {grad_name}")
         else:
-            notes.insert(0, f"gradient wrt {plan.prediction} finite")
+            notes.insert(0, f"gradient wrt {grad_name} finite")
     if raised:
         notes.append(f"{len(raised)} case{'s' if len(raised) != 1 else ''} raised ({raised[0]})")
     shapes_text = ", ".join(shape_text(s) for s in shapes)
@@ -586,6 +654,8 @@ def keras_class_kind(cls: type) -> str | None:
                 return "metric"
             if issubclass(cls, module.losses.Loss):
                 return "loss"
+            if issubclass(cls, module.layers.Layer):
+                return "layer"
         except (AttributeError, TypeError):
             continue
     torch = sys.modules.get("torch")
@@ -594,13 +664,30 @@ def keras_class_kind(cls: type) -> str | None:
     return None
 
 
-def subject_for_class(cls: type, kind: str) -> Subject | dict[str, Any]:
+def instantiate(cls: type, given: dict[str, Any]) -> Any:
+    """`cls(...)` with its sizes (`dim: int`, `hidden`), sub-modules (`encoder: nn.Module`) and given values
+    filled in; a dict (a skipped result) when it cannot be built."""
     try:
-        instance = cls()
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    arguments = {n: k.value for n, k in read(None, params, constructor=True).kinds.items()}
+    arguments.update({n: v for n, v in given.items() if any(p.name == n for p in params)})
+    try:
+        return cls(**arguments)
     except TypeError as exc:
-        return result("skipped", f"cannot instantiate `{cls.__name__}()` without arguments ({describe(exc)})")
+        call = f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in arguments.items())})"
+        how = "without arguments" if not arguments else "with the arguments read from its signature"
+        return result("skipped", f"cannot instantiate `{call}` {how} ({describe(exc)}); give them in `{INPUTS_FUNCTION}()`")
+
+
+def subject_for_class(cls: type, kind: str, method: str | None = None, role: str | None = None, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
+    given = given or {}
+    instance = instantiate(cls, given)
+    if isinstance(instance, dict):
+        return instance
     if kind == "metric":
-        plan = plan_for(inspect.signature(instance.update_state), "metric")
+        plan = plan_for(inspect.signature(instance.update_state), "metric", fn=instance.update_state, given=given)
         if isinstance(plan, str):
             return result("skipped", f"update_state: {plan}")
 
@@ -609,28 +696,49 @@ def subject_for_class(cls: type, kind: str) -> Subject | dict[str, Any]:
             plan.call(instance.update_state, tensors)  # type: ignore[union-attr]
             return instance.result()
 
-        return Subject(run_metric, plan, "metric", False, "result", before_update=cls().result)
+        return Subject(run_metric, plan, "metric", False, "result", before_update=instantiate(cls, given).result)
     if kind == "loss":
         from_logits = bool(getattr(instance, "from_logits", False)) or None
-        plan = plan_for(inspect.signature(instance.call), "loss", logits=from_logits)
+        plan = plan_for(inspect.signature(instance.call), "loss", logits=from_logits, fn=instance.call, given=given)
         if isinstance(plan, str):
             return result("skipped", f"call: {plan}")
         if plan.label is None or plan.prediction is None:
             return result("skipped", "call: expected `(y_true, y_pred)`")
         label, prediction = plan.label, plan.prediction
         return Subject(lambda t: instance(t[label], t[prediction]), plan, "loss", True)
-    plan = plan_for(inspect.signature(instance.forward), "loss")
+    # A Keras layer is called (so that its dtype policy applies); a torch module's finding in another method than
+    # forward (`RBM.free_energy`) is verified through that method.
+    name = "call" if kind == "layer" else method if method and method not in ("__init__", "forward") and callable(getattr(instance, method, None)) else "forward"
+    bound = getattr(instance, name)
+    plan = plan_for(inspect.signature(bound), role, fn=bound, given=given)
     if isinstance(plan, str):
-        return result("skipped", f"forward: {plan}")
-    return Subject(lambda t: plan.call(instance, t), plan, "loss", True)  # type: ignore[union-attr]
+        return result("skipped", f"{name}: {plan}")
+    target = instance if name in ("call", "forward") else bound
+
+    def run(tensors: dict[str, Any]) -> Any:
+        if kind == "module":
+            _cast_module(instance, tensors)
+        return plan.call(target, tensors)  # type: ignore[union-attr]
+
+    return Subject(run, plan, role, plan.gradient is not None)  # type: ignore[union-attr]
 
 
-def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False) -> Subject | dict[str, Any]:
+def _cast_module(module: Any, tensors: dict[str, Any]) -> None:
+    """Give a torch module's weights the dtype of its float inputs, as `.half()` or `.double()` would: a float16
+    case runs a float16 model rather than failing on mixed dtypes."""
+    torch = sys.modules["torch"]
+    dtype = next((t.dtype for t in tensors.values() if torch.is_tensor(t) and t.is_floating_point()), None)
+    weight = next(iter(module.parameters()), None)
+    if dtype is not None and weight is not None and weight.dtype != dtype:
+        module.to(dtype)
+
+
+def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         return result("skipped", f"no signature to read ({describe(exc)})")
-    plan = plan_for(signature, role, sole_input_logits=overflow)
+    plan = plan_for(signature, role, sole_input_logits=overflow, fn=fn, given=given)
     if isinstance(plan, str):
         return result("skipped", plan)
-    return Subject(lambda t: plan.call(fn, t), plan, role, plan.prediction is not None)  # type: ignore[union-attr]
+    return Subject(lambda t: plan.call(fn, t), plan, role, plan.gradient is not None)  # type: ignore[union-attr]

@@ -24,7 +24,9 @@ from .supervisor import Batch, default_memory_limit, run_batch
 from .targets import FindingResolver, Target, TargetError, framework_missing, module_location, resolve_spec, split_spec
 from .usage import ALL_DTYPES as DTYPES
 
-ENGINE_CODES = ("EPS00",)  # syntax / internal / io errors: nothing to run
+ENGINE_CODES = ("EPS00",)
+# Findings about Keras's global settings: verified by what the setting does (setting.py), wherever they are.
+SETTING_CODES = ("EPS401", "EPS402", "EPS403", "EPS404")  # syntax / internal / io errors: nothing to run
 # A file that cannot be parsed or read is bad input: named on stderr, and the run exits 2 (after verifying the rest).
 INPUT_ERROR_CODES = ("EPS001", "EPS003")
 
@@ -53,6 +55,17 @@ def _run(targets: list[Target], fixed_files: dict[str, str] | None, timeout: flo
         for target, outcome in zip(batch.targets, run_batch(batch, timeout=timeout, memory_limit=memory_limit)):
             results[target.key] = outcome
     return results
+
+
+def _setting(code: str, target: Target) -> Target:
+    """A global-setting finding's target: the module (EPS401-EPS403 at module level, or a `set_epsilon` call
+    anywhere: its value is what counts), or for EPS404 the module-level function that assigns the setter."""
+    if code not in SETTING_CODES or (code == "EPS403" and target.qualname is not None):
+        return target
+    attr = target.qualname if code == "EPS404" and target.qualname and target.kind == "function" else ""
+    if code == "EPS404" and target.qualname and not attr:
+        return target
+    return replace(target, kind="setting", attr=attr, inner=None, method=None, framework="tensorflow", skip=None)
 
 
 def _dtypes(option: str | None) -> tuple[str, ...] | None:
@@ -182,7 +195,7 @@ def verify(
             if d.code.startswith(ENGINE_CODES):
                 continue
             span = resolver.span(d)
-            entries.append((d.code, resolver.resolve(d.filename, span[0], span[1]), span))
+            entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, span[0], span[1])), span))
 
     unique: dict[tuple[Any, ...], Target] = {}
     preset: dict[tuple[Any, ...], dict[str, Any]] = {}

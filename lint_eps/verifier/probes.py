@@ -347,9 +347,11 @@ def triggered(finding: Finding, recorder: Recorder, raised: tuple[int, int, int,
         low = recorder.values.get(finding.bounds[0]) if finding.bounds[0] is not None else None
         high = recorder.values.get(finding.bounds[1]) if finding.bounds[1] is not None else None
         if value is not None and value.kind is None:
-            if high is not None and high.high == 1 and value.one:
+            # A bound that rounds in the dtype the clip computes in (float16 under a mixed-precision policy)
+            # shows only in the clip's output, which then reaches 0 or 1.
+            if high is not None and high.high <= 1 and value.one:
                 return "reaches 1"
-            if low is not None and low.low == 0 and value.zero:
+            if low is not None and low.low >= 0 and value.zero:
                 return "reaches 0"
             if finding.bounds == (None, None) and value.zero:
                 return "is 0"

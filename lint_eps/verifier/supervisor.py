@@ -9,9 +9,11 @@ code prints reaches the terminal, and stdin is /dev/null.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +36,28 @@ def default_memory_limit() -> int:
     except (AttributeError, ValueError, OSError):
         return 8 * GiB
     return max(4 * GiB, total // 2)
+
+
+_JAX_CACHE: list[str] = []
+
+
+def worker_env(framework: str) -> dict[str, str] | None:
+    """The environment of a worker (None: this process's). JAX compiles every primitive again for each new shape
+    and dtype when run op by op, as the probes need: the JAX workers of one process share a compilation cache
+    (a temporary folder, removed at exit), so that the `--fixed` run and other modules reuse what one compiled.
+    A cache the user configured (JAX_COMPILATION_CACHE_DIR) is left as it is."""
+    if framework != "jax" or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return None
+    if not _JAX_CACHE:
+        folder = tempfile.mkdtemp(prefix="lint-eps-jax-")
+        atexit.register(shutil.rmtree, folder, True)
+        _JAX_CACHE.append(folder)
+    return {
+        **os.environ,
+        "JAX_COMPILATION_CACHE_DIR": _JAX_CACHE[0],
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
 
 
 @dataclass
@@ -118,6 +142,7 @@ def _run_worker(batch: Batch, start: int, results: list[dict[str, Any] | None], 
         "sys_path": batch.sys_path,
         "framework": batch.framework,
         "memory_limit": memory_limit,
+        "timeout": timeout,
         "targets": [t.job() for t in batch.targets[start:]],
     }
     with tempfile.TemporaryDirectory(prefix="lint-eps-verify-") as folder:
@@ -134,6 +159,7 @@ def _run_worker(batch: Batch, start: int, results: list[dict[str, Any] | None], 
                     stderr=subprocess.STDOUT,
                     pass_fds=(write_fd,),
                     start_new_session=True,
+                    env=worker_env(batch.framework),
                 )
             except OSError as exc:
                 os.close(read_fd)

@@ -52,8 +52,10 @@ class Target:
         return f"{self.path}::{self.qualname}" if self.qualname else None
 
     @property
-    def key(self) -> tuple[str, str, str, str | None]:
-        return (self.abs_path, self.kind, self.attr, self.inner)
+    def key(self) -> tuple[str, str, str, str | None, str | None]:
+        # The methods of a torch module are separate subjects (`RBM.free_energy`, `RBM.sample_hidden`); those of a
+        # Keras metric run together (update_state, then result).
+        return (self.abs_path, self.kind, self.attr, self.inner, self.method if self.framework == "torch" else None)
 
     def job(self) -> dict[str, object]:
         return {

@@ -104,9 +104,16 @@ def _per_finding(outcome: dict[str, Any], target: dict[str, Any], reason: str | 
     return outcome
 
 
-def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "") -> dict[str, Any]:
+def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file: str = "", given: dict[str, Any] | None = None) -> dict[str, Any]:
     from . import checks, gradients
 
+    if target["kind"] == "setting":
+        from lint_eps.source import decode_source
+
+        from . import setting
+
+        with open(module_file, "rb") as handle:
+            return setting.verify(module, module_file, decode_source(handle.read()).text, target)
     watch = None
     reason = None
     obj = getattr(module, target["attr"], None)
@@ -118,14 +125,15 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
             watch, obj = watched, watched.obj
     if watch is not None and gradients.decides_all(adapter, target):  # EPS504/EPS505 only: the value grid shows nothing
         return gradients.amend(adapter, watch.obj, target, watch, _per_finding(checks.result("skipped", "not run"), target))
-    outcome = _per_finding(_verify_object(adapter, obj, target, watch), target, reason)
+    outcome = _per_finding(_verify_object(adapter, obj, target, watch, given or {}), target, reason)
     if gradients.applies(target):  # EPS504/EPS505: decided by the gradient
         outcome = gradients.amend(adapter, obj, target, watch, outcome)
     return outcome
 
 
-def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -> dict[str, Any]:
+def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, table: dict[str, Any]) -> dict[str, Any]:
     from . import checks, models, modules
+    from .given import given_for
 
     kind = target["kind"]
     if obj is None:
@@ -138,10 +146,12 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -
             required = [p.name for p in inspect.signature(factory).parameters.values() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         except (TypeError, ValueError):
             required = []
+        outer = given_for(table, target["attr"])
+        required = [n for n in required if n not in outer]
         if required:
             names = ", ".join(f"`{n}`" for n in required)
-            return checks.result("skipped", f"`{target['inner']}` is nested in `{target['attr']}`, which needs {names} to build it; name a module-level function")
-        obj = factory()
+            return checks.result("skipped", f"`{target['inner']}` is nested in `{target['attr']}`, which needs {names} to build it; give them in `lint_eps_inputs()`")
+        obj = factory(**outer)
         if not callable(obj) or isinstance(obj, type):
             return checks.result("skipped", f"`{target['attr']}()` returned {type(obj).__name__}, not the nested function `{target['inner']}`")
         kind = "function"
@@ -149,20 +159,22 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any) -
         class_kind = checks.keras_class_kind(obj)
         if class_kind is None:
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
-            return checks.result("skipped", f"{where} is not a Keras Metric or Loss subclass, so there is nothing to call it on")
-        subject = checks.subject_for_class(obj, class_kind)
-        if class_kind == "module" and (isinstance(subject, dict) or target.get("method") not in (None, "forward")):
+            return checks.result("skipped", f"{where} is not a Keras Metric, Loss or Layer, or a torch Module, so there is nothing to call it on")
+        subject = checks.subject_for_class(obj, class_kind, target.get("method"), target.get("role"), given_for(table, target["attr"]))
+        if class_kind == "module" and isinstance(subject, dict):
             subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
-        subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow)
+        given = given_for(table, f"{target['attr']}.{target['inner']}" if target.get("inner") else None, target.get("inner") or target["attr"])
+        subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow, given=given)
         if isinstance(subject, dict) and (models.applies(target) or not target.get("findings")):  # a model builder or training step
             return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
         return subject
-    return checks.verify(adapter, subject, tuple(target.get("dtypes") or checks.DTYPES), watch)
+    budget = target["timeout"] * checks.BUDGET_SHARE if target.get("timeout") else None
+    return checks.verify(adapter, subject, tuple(target.get("dtypes") or checks.DTYPES), watch, budget)
 
 
 def main(argv: list[str]) -> int:
@@ -180,6 +192,16 @@ def main(argv: list[str]) -> int:
         _send(channel, event="module", ok=False, status="skipped" if reason else "error", message=reason or f"importing {job['framework']} failed: {checks.describe(exc)}")
         return 0
     _send(channel, event="framework")
+    from .inputs import SEED
+
+    checks.np.random.seed(SEED)  # user code drawing from NumPy's global generator draws the same in every run
+    if any(t["kind"] == "setting" for t in job["targets"]):
+        from . import setting
+
+        try:
+            setting.snapshot()  # Keras's epsilon before the module's import changes it (EPS402)
+        except Exception:  # noqa: BLE001 - no Keras: the settings' results say so
+            pass
     try:
         module = _import_module(job)
     except SystemExit as exc:
@@ -191,10 +213,20 @@ def main(argv: list[str]) -> int:
         _send(channel, event="module", ok=False, status="skipped" if reason else "error", message=message)
         return 0
     _send(channel, event="module", ok=True)
+    from .given import GivenError, given_inputs
+
+    try:
+        table, given_error = given_inputs(module), None
+    except GivenError as exc:
+        table, given_error = {}, str(exc)
     for index, target in enumerate(job["targets"]):
         _send(channel, event="start", index=index)
         try:
-            outcome = verify_target(adapter, module, target, job["module_file"])
+            if given_error:
+                raise GivenError(given_error)
+            outcome = verify_target(adapter, module, {**target, "timeout": job.get("timeout")}, job["module_file"], table)
+        except GivenError as exc:
+            outcome = _per_finding(checks.result("error", str(exc)), target)
         except SystemExit as exc:
             outcome = _per_finding(checks.result("error", f"the function called sys.exit({exc.code!r})"), target)
         except BaseException as exc:  # noqa: BLE001 - the user's code raised while being set up
