@@ -10,6 +10,8 @@ from .imports import ImportMap, dotted_name
 from .scope import ClassInfo, Scope
 
 if TYPE_CHECKING:
+    import ast
+
     from .project import Project
     from .settings import Settings
 
@@ -21,6 +23,8 @@ class FileContext:
         # The file as written: `source` may have function bodies stubbed (lint_eps/skeleton.py), and summaries of
         # this module's functions (lint_eps/project.py) must see every body.
         self.full_source = source if full_source is None else full_source
+        # CPython's ast of `full_source` when the engine already has it (the prefilter's), else None.
+        self.full_tree: "ast.Module | None" = None
         self.module = module
         self.settings = settings
         self.imports = ImportMap.from_module(module)

@@ -6,6 +6,8 @@ This is the single entry point used by the CLI, the verifier and the language se
 
 from __future__ import annotations
 
+import ast
+
 import re
 import traceback
 from contextlib import contextmanager
@@ -239,14 +241,17 @@ def _lint_source(
         except Exception as exc:  # a bug in a prefilter or gate: lint the whole file with every rule instead
             rule_classes, parsed_source, accepted = rules_for(codes), source, False
             gate_failure = f"{type(exc).__name__}: {exc}"
-    del text  # CPython's ast and the gates' facts: memory the libcst tree needs more (~80 bytes per byte of source)
+    # The prefilter's CPython ast is kept for the module's own summary (rules/analysis/summaries.py), which would
+    # parse it again; the gates' other facts go: memory the libcst tree needs more (~80 bytes per byte of source).
+    full_tree = text.tree if text.parsed else None
+    del text
     module = parse(parsed_source, path, accepted_by_cpython=accepted)
     if isinstance(module, Diagnostic) and parsed_source is not source:
         parsed_source = source  # a stub libcst rejects: parse the file as written (and report what it says)
         module = parse(source, path)
     if isinstance(module, Diagnostic):
         return [module] if SYNTAX_ERROR in codes else []
-    found = _run_rules(module, parsed_source, path, settings, rule_classes, codes, full_source=source)
+    found = _run_rules(module, parsed_source, path, settings, rule_classes, codes, full_source=source, full_tree=full_tree)
     if gate_failure is not None and INTERNAL_ERROR in codes:
         loc = Location(1, 1)
         note = f"internal error in a rule's prefilter ({gate_failure}); the file was linted whole, so no finding is lost"
@@ -262,8 +267,10 @@ def _run_rules(
     rule_classes: list[type[Rule]],
     codes: frozenset[str],
     full_source: str | None = None,
+    full_tree: "ast.Module | None" = None,
 ) -> list[Diagnostic]:
     context = FileContext(path, source, module, settings, full_source)
+    context.full_tree = full_tree
     rules = [cls(context) for cls in rule_classes]
     dispatcher = _Dispatcher(context, rules)
     try:

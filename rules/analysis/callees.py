@@ -39,7 +39,10 @@ class Found:
 def own_summary(context: FileContext) -> ModuleSummary | None:
     key = "callees.summary"
     if key not in context.shared:
-        context.shared[key] = context.project.summary(context.path, summarise_lazily, source=context.full_source)
+        if context.full_tree is not None:  # the prefilter's tree: no second parse
+            context.shared[key] = summarise_lazily(context.full_tree, context.path, context.full_source)
+        else:
+            context.shared[key] = context.project.summary(context.path, summarise_lazily, source=context.full_source)
     return context.shared[key]  # type: ignore[return-value]
 
 
