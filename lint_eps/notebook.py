@@ -31,7 +31,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 from .diagnostic import Diagnostic, Edit, Fix, Location
-from .source import NEWLINE_RE
+from .source import NEWLINE_RE, SourceError
 
 NOTEBOOK_SUFFIX = ".ipynb"
 # Ends every cell in the program; a fix never touches a comment line between two statements.
@@ -43,14 +43,8 @@ def is_notebook(path: str) -> bool:
     return path.endswith(NOTEBOOK_SUFFIX)
 
 
-class NotebookError(ValueError):
+class NotebookError(SourceError):
     """The file is not a notebook lint-eps can read (or a fix cannot be written back into it)."""
-
-    def __init__(self, message: str, row: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.row = row
-        self.column = column
 
 
 # -- reading --------------------------------------------------------------------------------------------------

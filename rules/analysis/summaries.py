@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from lint_eps.imports import canonical
+from lint_eps.prefilter import LINE_END
 
 from ..tables.activations import SIGMOID_FUNCTIONS, SIGMOID_METHODS, SOFTMAX_FUNCTIONS, SOFTMAX_METHODS
 from ..tables.losses import (
@@ -708,7 +709,7 @@ def call_graph(tree: ast.Module, source: str) -> tuple[dict[str, tuple[str, ...]
     if not private:
         return {}, lambdas
     starts = [0]
-    for match in _LINE_END.finditer(source):
+    for match in LINE_END.finditer(source):
         starts.append(match.end())
     spans = sorted(
         (starts[node.lineno - 1] if node.lineno - 1 < len(starts) else len(source), starts[node.end_lineno] if node.end_lineno is not None and node.end_lineno < len(starts) else len(source), node.name)
@@ -736,7 +737,6 @@ def call_graph(tree: ast.Module, source: str) -> tuple[dict[str, tuple[str, ...]
 
 _PRIVATE_NAME = re.compile(r"(?<![\w.])(_[A-Za-z0-9_]*)\b(\s*\()?")
 _LAMBDA_CALL = re.compile(r"\bLambda\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
-_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def summarise(tree: ast.Module, path: str, source: str = "") -> ModuleSummary:
