@@ -8,7 +8,6 @@ version number must not serve findings (or messages) of the code it replaced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,18 +16,23 @@ from typing import Any, Callable
 from functools import lru_cache
 
 from . import __version__
-from .writeback import write_atomically
 
 CACHE_DIR = ".lint_eps_cache"
 
 
 def digest(data: bytes) -> str:
+    """A content digest. hashlib (2.5 ms: it loads OpenSSL) is imported on first use: a `--no-cache` run on
+    files without project imports never needs one."""
+    import hashlib
+
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=1)
 def build_id() -> str:
     """The version and a digest of every Python source of the engine and the rule catalogue, as installed."""
+    import hashlib
+
     from . import rules
 
     hasher = hashlib.blake2b(digest_size=8)
@@ -43,10 +47,12 @@ def build_id() -> str:
 
 
 class Cache:
-    def __init__(self, root: str, fingerprint: str, enabled: bool = True) -> None:
+    def __init__(self, root: str, fingerprint: Callable[[], str], enabled: bool = True) -> None:
+        """`fingerprint` (of the settings) is called only when the cache is enabled: it and `build_id` (which
+        reads every source of lint-eps) are a few milliseconds that a `--no-cache` run does not pay."""
         self.enabled = enabled
         self.folder = Path(root) / CACHE_DIR
-        self.file = self.folder / build_id() / f"{fingerprint}.json"
+        self.file = self.folder / build_id() / f"{fingerprint()}.json" if enabled else self.folder
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
         if enabled:
@@ -89,6 +95,8 @@ class Cache:
             gitignore = self.folder / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# Automatically created by lint-eps.\n*\n", encoding="utf-8")
+            from .writeback import write_atomically  # tempfile and shutil: only a run that writes pays
+
             write_atomically(str(self.file), json.dumps(self.entries, separators=(",", ":")).encode())
         except OSError:
             # A read-only checkout still lints; it just does not get faster next time.

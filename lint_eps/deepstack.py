@@ -11,7 +11,6 @@ exception raised in its thread, so that one pathological file cannot hang a run,
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 import time
@@ -134,6 +133,8 @@ def _stop(thread: threading.Thread, outcome: dict[str, object]) -> None:
             break  # stopped, and no `_Stop` left pending
         if "done" not in outcome and settled:
             assert thread.ident is not None
+            import ctypes  # only to stop a runaway thread
+
             sent += ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Stop))
             last = now
         time.sleep(0.005)

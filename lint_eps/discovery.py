@@ -9,11 +9,14 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    import pathspec
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: lint_eps.notebook
 
@@ -24,25 +27,35 @@ class DiscoveryError:
     message: str
 
 
-def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+def gitignore_spec(patterns: "tuple[str, ...] | list[str]") -> "pathspec.PathSpec":
+    """pathspec is imported on first use: a run on named files (a pre-commit hook without --force-exclude, an
+    editor task) never matches a pattern, and the import is a tenth of lint-eps's own start-up."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 class _Ignores:
     def __init__(self, settings: Settings) -> None:
         self.root = Path(settings.root).resolve()
-        patterns = settings.exclude + settings.extend_exclude
-        # As in ruff: a pattern without a slash (`build`, `*_pb2.py`) matches an entry's own name, so it prunes a
-        # folder met during the walk but never a folder the user named; a pattern with a slash (`src/gen/`)
-        # matches the path relative to the project root.
-        self.by_name = _spec(tuple(p for p in patterns if "/" not in p.rstrip("/")))
-        self.by_path = _spec(tuple(p for p in patterns if "/" in p.rstrip("/")))
+        self.patterns = settings.exclude + settings.extend_exclude
         self.respect_gitignore = settings.respect_gitignore
         # folder -> spec of the .gitignore found there
-        self._gitignores: dict[Path, pathspec.PathSpec | None] = {}
+        self._gitignores: "dict[Path, pathspec.PathSpec | None]" = {}
         self._repo_roots: dict[Path, bool] = {}
         self.walk_root: Path | None = None
-        self._covering: dict[Path, pathspec.PathSpec] = {}
+        self._covering: "dict[Path, pathspec.PathSpec]" = {}
+
+    # As in ruff: a pattern without a slash (`build`, `*_pb2.py`) matches an entry's own name, so it prunes a
+    # folder met during the walk but never a folder the user named; a pattern with a slash (`src/gen/`) matches
+    # the path relative to the project root.
+    @cached_property
+    def by_name(self) -> "pathspec.PathSpec":
+        return gitignore_spec(tuple(p for p in self.patterns if "/" not in p.rstrip("/")))
+
+    @cached_property
+    def by_path(self) -> "pathspec.PathSpec":
+        return gitignore_spec(tuple(p for p in self.patterns if "/" in p.rstrip("/")))
 
     def _gitignore(self, folder: Path) -> pathspec.PathSpec | None:
         if folder not in self._gitignores:
@@ -50,7 +63,7 @@ class _Ignores:
             candidate = folder / ".gitignore"
             try:
                 if candidate.is_file():
-                    spec = pathspec.GitIgnoreSpec.from_lines(candidate.read_text(encoding="utf-8", errors="replace").splitlines())
+                    spec = gitignore_spec(candidate.read_text(encoding="utf-8", errors="replace").splitlines())
             except OSError:
                 spec = None
             self._gitignores[folder] = spec
@@ -96,7 +109,11 @@ class _Ignores:
         if folder not in self._covering:
             chain = [p.relative_to(folder).as_posix() + "/" for p in (root, *root.parents) if folder in p.parents]
             kept = [pattern for pattern in spec.patterns if not any(pattern.match_file(d) for d in chain)]
-            self._covering[folder] = spec if len(kept) == len(spec.patterns) else pathspec.PathSpec(kept)
+            if len(kept) != len(spec.patterns):
+                import pathspec  # already imported by gitignore_spec
+
+                spec = pathspec.PathSpec(kept)
+            self._covering[folder] = spec
         return self._covering[folder]
 
     def excluded_or_inside_excluded(self, path: Path, is_dir: bool) -> bool:

@@ -348,41 +348,33 @@ def _subtree_ids(node: cst.CSTNode) -> set[int]:
     return {id(current) for current in iter_nodes(node, tokens=True)}
 
 
-def _positions(module: cst.Module) -> dict[cst.CSTNode, object]:
-    """libcst's `PositionProvider` range of every node, computed as the provider computes it (one code generation
-    of the module), without `MetadataWrapper.resolve`, which also walks and rebuilds the whole tree for the batch
-    of visitor-based providers even when, as here, there is none: that walk was a third of the lint time of a
-    small file. Imported here: only files with findings pay for positions."""
-    from libcst.metadata import PositionProvider
-
-    provider = PositionProvider()
-    provider._gen_impl(module)
-    return provider._computed
-
-
 def _place(module: cst.Module, path: str, reports: list[Report]) -> list[Diagnostic]:
-    positions = _positions(module)
+    """Findings with their places. Only files with findings pay for positions (one code generation of the
+    module, `lint_eps.positions`; `MetadataWrapper.resolve` would also walk and rebuild the whole tree)."""
+    from .positions import positions as compute_positions
+
+    positions = compute_positions(module)
     out = []
     for report in reports:
-        span = positions[report.node]
-        start = Location(span.start.line, span.start.column + 1)
-        end = Location(span.end.line, span.end.column + 1)
+        line, column, end_line, end_column = positions[report.node]
+        start = Location(line, column + 1)
+        end = Location(end_line, end_column + 1)
         fix = None
         if report.fix is not None:
             edits = []
             for replacement in report.fix.replacements:
-                rspan = positions[replacement.node]
+                rline, rcolumn, rend_line, rend_column = positions[replacement.node]
                 content = replacement.new if isinstance(replacement.new, str) else module.code_for_node(replacement.new)
                 edits.append(
                     Edit(
                         content,
-                        Location(rspan.start.line, rspan.start.column + 1),
-                        Location(rspan.end.line, rspan.end.column + 1),
+                        Location(rline, rcolumn + 1),
+                        Location(rend_line, rend_column + 1),
                     )
                 )
             fix = Fix(report.fix.applicability, report.fix.message, tuple(sorted(edits, key=lambda e: e.location)))
         related = tuple(
-            (message, Location(positions[node].start.line, positions[node].start.column + 1))
+            (message, Location(positions[node][0], positions[node][1] + 1))
             for message, node in report.related
             if node in positions
         )

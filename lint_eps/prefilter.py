@@ -330,7 +330,7 @@ def _bound_names(text: FileText, statement: ast.stmt) -> set[str]:
     segment = _segment(text, statement)
     if not segment.isascii():
         # CPython's ast normalises identifiers (NFKC); the code uses them as written: take every word.
-        return set(_WORD_TEXT.findall(segment))
+        return set(WORD.findall(segment))
     out: set[str] = set()
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         for alias in statement.names:
@@ -344,7 +344,11 @@ def _bound_names(text: FileText, statement: ast.stmt) -> set[str]:
     return out
 
 
-_WORD_TEXT = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")
+# A character that can be part of an identifier, as the scanners here count them: ASCII letters, digits and `_`,
+# and every non-ASCII character. Written as "not an ASCII non-identifier character": the same set as
+# `[A-Za-z0-9_\x80-\U0010ffff]`, but that class takes 1.8 ms to compile (its range up to U+10FFFF), every run.
+IDENTIFIER_CHARACTER = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
+WORD = re.compile(IDENTIFIER_CHARACTER + "+")
 
 
 def mentions(text: FileText, function: FunctionFacts, *names: str) -> bool:

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import hashlib
 import os
 from typing import Callable, Iterator, TypeVar
+
+from .cache import digest
 
 T = TypeVar("T")
 
 # path -> (content digest, summary digest) of every module summary used by the file being linted.
 Dependencies = dict[str, list[str]]
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class Project:
@@ -71,7 +68,7 @@ class Project:
         path = os.path.abspath(path)
         if source is not None:
             data = source.encode("utf-8", "surrogatepass")
-            content = _digest(data)
+            content = digest(data)
         else:
             content_or_none = self._content_digest(path)
             if content_or_none is None:
@@ -107,7 +104,7 @@ class Project:
             return known[2]
         try:
             with open(path, "rb") as handle:
-                content = _digest(handle.read())
+                content = digest(handle.read())
         except OSError:
             return None
         self._files[path] = (stat.st_mtime, stat.st_size, content)

@@ -10,12 +10,16 @@ import os
 import pkgutil
 from functools import lru_cache
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-import pathspec
 
+from .discovery import gitignore_spec
 from .rule import Rule
 from .settings import Settings
 from .testcode import is_test_code_file
+
+if TYPE_CHECKING:
+    from pathspec import PathSpec
 
 
 class SelectionError(ValueError):
@@ -109,5 +113,5 @@ def _path_matches(relative: str, pattern: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _spec(pattern: str) -> pathspec.PathSpec:
-    return pathspec.GitIgnoreSpec.from_lines([pattern])
+def _spec(pattern: str) -> "PathSpec":
+    return gitignore_spec((pattern,))

@@ -243,7 +243,7 @@ def lint_files(
     prefilter: bool = True,
 ) -> Iterator[FileResult]:
     jobs = jobs or os.cpu_count() or 1
-    cache = Cache(settings.root, settings.fingerprint() + ("-nopf" if not prefilter else ""), enabled=use_cache and not mode.active)
+    cache = Cache(settings.root, lambda: settings.fingerprint() + ("-nopf" if not prefilter else ""), enabled=use_cache and not mode.active)
     project = project_for(settings.source_roots())
     pending: list[tuple[int, str, int]] = []  # (index, path, size)
     results: dict[int, FileResult] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -81,4 +80,6 @@ class Settings:
         # throw away the findings of every file that fits.
         for key in ("exclude", "extend_exclude", "respect_gitignore", "force_exclude", "config_path", "extra", "max_file_size", "file_timeout"):
             data.pop(key, None)
+        import hashlib  # only cached runs need this digest
+
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from lint_eps.lazy import libcst as cst
+from lint_eps.walk import children
 
 from .rules.tables.epsilon import TEST_DIRECTORIES, TEST_FILE_NAMES, TEST_FILE_PREFIXES, TEST_FILE_SUFFIXES
 
@@ -47,7 +48,7 @@ def find_test_functions(module: cst.Module) -> list[cst.FunctionDef]:
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        for child in node.children:
+        for child in children(node, tokens=False):
             if isinstance(child, cst.FunctionDef) and child.name.value.startswith(TEST_FUNCTION_PREFIX):
                 found.append(child)
             elif isinstance(child, (cst.ClassDef, cst.FunctionDef, cst.BaseSuite, cst.BaseCompoundStatement)):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 
 class WriteRefused(Exception):
@@ -70,6 +69,8 @@ def write_atomically(path: str, data: bytes, *, keep_owner: bool = False) -> Non
         original: os.stat_result | None = os.stat(path)
     except OSError:
         original = None
+    import tempfile  # with shutil, bz2 and lzma: only a run that writes pays for the import
+
     fd, temp = tempfile.mkstemp(prefix=".lint-eps-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -15,7 +15,7 @@ from lint_eps import match as m
 
 from lint_eps.nodes import arg, number_value, parenthesize, simple_operand, strip_parens
 from lint_eps.rule import Invalid, Replacement, Rule
-from lint_eps.walk import findall
+from lint_eps.walk import children, findall
 
 from .analysis.denominators import (
     DATA,
@@ -1128,7 +1128,7 @@ def _inside(node: cst.CSTNode, root: cst.CSTNode) -> bool:
         current = stack.pop()
         if current is node:
             return True
-        stack.extend(current.children)
+        stack.extend(children(current))
     return False
 
 
@@ -1610,7 +1610,7 @@ class SingleWhereGuard(_DivisionRule):
                 if classify(operand, self.context).kind != GUARDED:
                     found.append((operand, kind))
                     continue
-            stack.extend(current.children)
+            stack.extend(children(current, tokens=False))
         return found
 
 

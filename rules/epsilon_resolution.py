@@ -732,7 +732,7 @@ class EpsilonBelowResolution(Rule):
                     found = True
                 elif isinstance(inner, cst.Name):
                     uses.append(inner)
-            stack.extend(current.children)
+            stack.extend(children(current, tokens=False))
         if found:
             return True
         for use in uses:

@@ -80,6 +80,43 @@ def test_a_file_with_findings_imports_libcst_but_not_its_matchers_nor_multiproce
     assert "libcst.matchers" not in imported and "multiprocessing" not in imported
 
 
+def test_a_named_file_does_not_import_pathspec(project: Path) -> None:
+    """Exclude patterns only matter when a folder is walked or --force-exclude is given."""
+    write(project, "losses.py", TF_LOSS)
+    probe_pathspec = PROBE.replace('"multiprocessing")', '"multiprocessing", "pathspec")')
+    named = subprocess.run([sys.executable, "-c", probe_pathspec, "--no-cache", "losses.py"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert "EPS202" in named.stdout and "'pathspec'" not in named.stdout
+    walked = subprocess.run([sys.executable, "-c", probe_pathspec, "--no-cache", "."], cwd=project, capture_output=True, text=True, timeout=300)
+    assert "EPS202" in walked.stdout and "'pathspec'" in walked.stdout
+
+
+# -- lint_eps.positions agrees with libcst's PositionProvider ----------------------------------------------
+POSITION_FILES = ["examples/keras_segmentation.py", "examples/torch_energy_models.py", "lint_eps/engine.py", "rules/analysis/roles.py"]
+
+ODD_LAYOUT = (
+    "import torch\r\n"
+    "def f(x,\r\n      y):  # a comment\r\n"
+    "    return (torch.log(\r\n        x) /\\\r\n        (y + 1e-7)); z = [\r\n  1,\r\n]\r\n"
+    "class A:\r\n\tdef g(self): return lambda q: q ** 2 if q else -q\r\n"
+    "@decorator(1)\r\nasync def h():\r\n    async with a as b, c:\r\n        await b[1:2, ::3]\r\n"
+)
+
+
+@pytest.mark.parametrize("path", [*POSITION_FILES, "odd layout (CRLF, tabs, continuations)"])
+def test_positions_agree_with_libcst_position_provider_on_every_node(path: str) -> None:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from lint_eps.positions import positions
+
+    source = ODD_LAYOUT if path.startswith("odd") else (ROOT / path).read_text(encoding="utf-8")
+    wrapper = MetadataWrapper(libcst.parse_module(source), unsafe_skip_copy=True)
+    theirs = wrapper.resolve(PositionProvider)
+    ours = positions(wrapper.module)
+    assert len(ours) == len(theirs) > 50
+    for node, span in theirs.items():
+        assert ours[node] == (span.start.line, span.start.column, span.end.line, span.end.column), node
+
+
 # -- lint_eps.match agrees with libcst.matchers ------------------------------------------------------------
 def _pairs() -> list[tuple[object, object]]:
     """The same shapes in both libraries: the kinds of matchers the rules build."""

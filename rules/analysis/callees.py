@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 
 from lint_eps.lazy import libcst as cst
+from lint_eps.walk import children
 
 from lint_eps.context import FileContext
 from lint_eps.imports import dotted_name
@@ -83,7 +84,7 @@ def _imported_in_block(statement: cst.CSTNode) -> set[str]:
 
 def _walk_imports(node: cst.CSTNode) -> list[cst.CSTNode]:
     out: list[cst.CSTNode] = []
-    for child in node.children:
+    for child in children(node, tokens=False):
         if isinstance(child, (cst.Import, cst.ImportFrom)):
             out.append(child)
         elif not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)):

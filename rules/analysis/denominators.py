@@ -27,7 +27,7 @@ from lint_eps.context import FileContext
 from lint_eps.imports import dotted_name
 from lint_eps.nodes import arg, number_value, strip_parens
 from lint_eps.scope import Binding, Scope
-from lint_eps.walk import findall
+from lint_eps.walk import children, findall
 
 from ..tables.division import (
     FAMILY_IMPORT_PREFIXES,
@@ -283,7 +283,7 @@ def operand_keys(node: cst.CSTNode, context: FileContext) -> set[str]:
             continue
         if isinstance(current, (cst.Lambda, cst.FunctionDef)):
             continue
-        stack.extend(current.children)
+        stack.extend(children(current, tokens=False))
     return keys
 
 

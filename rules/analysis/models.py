@@ -23,7 +23,7 @@ from lint_eps.lazy import libcst as cst
 from lint_eps import match as m
 
 from . import callees
-from lint_eps.walk import findall
+from lint_eps.walk import children, findall
 from lint_eps.context import FileContext
 from lint_eps.nodes import arg, number_value, strip_parens
 from lint_eps.scope import Binding, Scope
@@ -124,7 +124,7 @@ def _parents(context: FileContext, root: cst.CSTNode) -> dict[int, cst.CSTNode]:
         stack = [root]
         while stack:
             node = stack.pop()
-            for child in node.children:
+            for child in children(node, tokens=False):  # ancestors of names and statements: no token
                 parents[id(child)] = node
                 stack.append(child)
         context.shared[key] = cached = parents

@@ -22,7 +22,7 @@ from lint_eps.walk import findall
 from lint_eps.context import FileContext
 from lint_eps.scope import Scope
 
-from lint_eps.prefilter import expressions, functions_starting_in, has_word, identifiers_reaching, line_starts, statements, statements_covering, within, word_positions
+from lint_eps.prefilter import IDENTIFIER_CHARACTER, WORD, expressions, functions_starting_in, has_word, identifiers_reaching, line_starts, statements, statements_covering, within, word_positions
 
 if TYPE_CHECKING:
     from lint_eps.prefilter import FileText, FunctionFacts
@@ -285,8 +285,8 @@ def is_logit_name(name: str) -> bool:
 # A comment runs to the end of its line: `(?![^\r\n])` makes that the only way to match it, since `#[^\r\n]*`
 # alone could split `# a # b # c` at every `#`, which backtracks exponentially (`#####` separator lines).
 _GAP = r"(?:\s|#[^\r\n]*(?![^\r\n])|\\\r?\n|\\\r)*"
-_NOT_IDENT_BEFORE = r"(?<![A-Za-z0-9_\x80-\U0010ffff])"
-_NOT_IDENT_AFTER = r"(?![A-Za-z0-9_\x80-\U0010ffff])"
+_NOT_IDENT_BEFORE = rf"(?<!{IDENTIFIER_CHARACTER})"
+_NOT_IDENT_AFTER = rf"(?!{IDENTIFIER_CHARACTER})"
 # `_computes_gradients`: a call whose callee's qualified name ends with one of these identifiers (imports only
 # rewrite a name's prefix), or a `.backward(...)` / `.gradient(...)` method call. The function writes the
 # identifier, or a module-level alias of it (`from jax import grad as g`): `identifiers_reaching` finds both.
@@ -392,7 +392,7 @@ def _occurrences(text: "FileText", name: str) -> int:
     return counts.get(name, 0)
 
 
-_WORD = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")  # the same identifier characters as _NOT_IDENT_BEFORE/AFTER
+_WORD = WORD  # the same identifier characters as _NOT_IDENT_BEFORE/AFTER
 
 
 def _count_words(source: str) -> dict[str, int]:

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import ast
 import bisect
-import hashlib
 import re
 from dataclasses import dataclass, field
 
+from lint_eps.cache import digest
 from lint_eps.imports import canonical
 from lint_eps.prefilter import LINE_END
 
@@ -759,7 +759,7 @@ def summarise(tree: ast.Module, path: str, source: str = "") -> ModuleSummary:
         fact = _object_fact(summariser, name)
         if fact is not None:
             summary.objects[name] = fact
-    summary.digest = hashlib.blake2b(summary.fingerprint().encode(), digest_size=8).hexdigest()
+    summary.digest = digest(summary.fingerprint().encode())
     return summary
 
 
