@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .collector import tune_for_batch
 from .config import ConfigError, discover_settings
 from .diagnostic import Diagnostic
 from .registry import SelectionError, all_rules, selected_codes, validate_selectors
@@ -182,6 +183,7 @@ def check(
     preview: bool | None,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
+    tune_for_batch()
     targets = list(paths) or ["."]
     if add_noqa and (fix or diff):
         raise UsageFailure("--add-noqa cannot be combined with --fix or --diff")

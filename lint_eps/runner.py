@@ -17,6 +17,7 @@ from typing import Iterator
 from .add_noqa import NOT_SUPPRESSIBLE, add_noqa
 from .budget import OVER_BUDGET, over_size, within_time
 from .cache import Cache, digest
+from .collector import freeze_imports
 from .config import discover_settings
 from .diagnostic import Diagnostic, Location
 from .discovery import DiscoveryError, discover
@@ -162,12 +163,12 @@ def _read(path: str) -> bytes | Diagnostic:
 
 
 # -- worker process ----------------------------------------------------------------------------------------
-_worker_state: tuple[Settings, FixMode, bool] | None = None
+_worker_state: tuple[Settings, FixMode, bool, bool] | None = None
 
 
-def _init_worker(settings: Settings, mode: FixMode, prefilter: bool) -> None:
+def _init_worker(settings: Settings, mode: FixMode, prefilter: bool, keyed: bool) -> None:
     global _worker_state
-    _worker_state = (settings, mode, prefilter)
+    _worker_state = (settings, mode, prefilter, keyed)
 
 
 def _work(path: str) -> tuple[FileResult, str | None]:
@@ -175,9 +176,10 @@ def _work(path: str) -> tuple[FileResult, str | None]:
     return _lint_path(path, *_worker_state)
 
 
-def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) -> tuple[FileResult, str | None]:
+def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool, keyed: bool) -> tuple[FileResult, str | None]:
     """Read and lint one file (in a worker, which reads the file itself: the parent keeps no file contents), and
-    the digest of what was read, so that the cache is keyed by the bytes actually linted."""
+    (when `keyed`: the cache is on) the digest of what was read, so that the cache is keyed by the bytes actually
+    linted."""
     too_big = _over_size(path, settings)
     if too_big is not None:
         return _over_budget(path, too_big, selected_codes(settings, path)), None  # never read whole
@@ -188,7 +190,7 @@ def _lint_path(path: str, settings: Settings, mode: FixMode, prefilter: bool) ->
         result = lint_bytes(path, data, settings, mode, prefilter=prefilter)
     result.deps = dict(used)
     # An over-budget result is not cached: a time budget depends on the machine, and a size budget may change.
-    return result, None if any(d.code == OVER_BUDGET for d in result.diagnostics) else digest(data)
+    return result, None if not keyed or any(d.code == OVER_BUDGET for d in result.diagnostics) else digest(data)
 
 
 def _over_size(path: str, settings: Settings) -> Diagnostic | None:
@@ -201,7 +203,7 @@ def _over_size(path: str, settings: Settings) -> Diagnostic | None:
     return over_size(path, size, settings)
 
 
-def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # type: ignore[no-untyped-def]
+def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool, keyed: bool):  # type: ignore[no-untyped-def]
     """A process pool of `jobs` workers (imported here: a run that needs none does not pay for multiprocessing).
     Forked workers inherit what the parent imported, so libcst and the rules are imported once, before the fork.
     They are forked only from a parent with no other thread left: a file the time budget stopped may leave its
@@ -218,11 +220,12 @@ def _pool(jobs: int, settings: Settings, mode: FixMode, prefilter: bool):  # typ
 
         all_rules()
         _ = libcst.Module  # imports libcst (`lint_eps.lazy`) here, once, rather than in every worker
+        freeze_imports()  # and the workers' collectors never walk it (nor copy its pages on write)
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
         initializer=_init_worker,
-        initargs=(settings, mode, prefilter),
+        initargs=(settings, mode, prefilter, keyed),
     )
 
 
@@ -275,7 +278,8 @@ def lint_files(
             if _pool_pays(time.process_time() - started, done_bytes, left_bytes):
                 break
         index, path, size = pending.pop()
-        result, key = _lint_path(path, settings, mode, prefilter)
+        freeze_imports()
+        result, key = _lint_path(path, settings, mode, prefilter, cache.enabled)
         results[index] = result
         if key is not None:
             cache.put(path, key, [d.to_dict() for d in result.diagnostics], result.deps)
@@ -283,7 +287,7 @@ def lint_files(
         left_bytes -= size
     if pending:
         # One file per task, in order of size: each worker reads its own file, so the parent holds no contents.
-        with _pool(min(jobs, len(pending)), settings, mode, prefilter) as pool:
+        with _pool(min(jobs, len(pending)), settings, mode, prefilter, cache.enabled) as pool:
             computed = pool.map(_work, [path for _, path, _ in pending])
             for (index, path, _), (result, key) in zip(pending, computed):
                 results[index] = result

@@ -154,7 +154,13 @@ def walk_callbacks(
                         visit(value)
         on_leave(node)
 
-    visit(root)
+    try:
+        visit(root)
+    finally:
+        # `visit` refers to itself through its closure cell: a reference cycle that would keep the callbacks, and
+        # through them the rules, the file's context and both of its trees, alive until the cyclic garbage
+        # collector runs. Emptying the cell lets reference counting free them when the file is done.
+        visit = None  # type: ignore[assignment]  # noqa: F841
 
 
 def iter_nodes(root: cst.CSTNode, *, tokens: bool = False) -> Iterator[cst.CSTNode]:

@@ -76,34 +76,30 @@ class Output:
 
 def statements(root: cst.CSTNode) -> list[cst.CSTNode]:
     """Every small statement (Assign, Expr, Return, ...) under `root`, in source order, looking into compound
-    statements (defs, classes, if/for/while/try/with bodies) but never into expressions: cheap."""
+    statements (defs, classes, if/for/while/try/with bodies) but never into expressions: cheap. (A loop, not a
+    recursive closure: a closure that calls itself is a reference cycle holding the tree, `lint_eps.collector`.)"""
     out: list[cst.CSTNode] = []
-
-    def blocks(node: cst.CSTNode) -> list[cst.CSTNode]:
-        found = []
-        for name in ("body", "orelse", "handlers", "finalbody"):
-            part = getattr(node, name, None)
-            if part is None:
-                continue
-            if isinstance(part, (list, tuple)):
-                found.extend(part)
-            else:
-                found.append(part)
-        return found
-
-    def visit(node: cst.CSTNode) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             out.extend(node.body)
-        elif isinstance(node, cst.SimpleStatementSuite):
-            out.extend(node.body)
-        elif isinstance(node, (cst.Module, cst.IndentedBlock)):
-            for child in node.body:
-                visit(child)
+            continue
+        if isinstance(node, (cst.Module, cst.IndentedBlock)):
+            found = list(node.body)
         elif isinstance(node, (cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally)):
-            for child in blocks(node):
-                visit(child)
-
-    visit(root)
+            found = []
+            for name in ("body", "orelse", "handlers", "finalbody"):
+                part = getattr(node, name, None)
+                if part is None:
+                    continue
+                if isinstance(part, (list, tuple)):
+                    found.extend(part)
+                else:
+                    found.append(part)
+        else:
+            continue
+        stack.extend(reversed(found))
     return out
 
 
