@@ -309,6 +309,43 @@ def identifiers_reaching(text: FileText, *names: str) -> frozenset[str]:
     return text.memo("identifiers_reaching:" + ",".join(names), compute)
 
 
+def module_names_bound_at(text: FileText, offsets: list[int], key: str) -> frozenset[str]:
+    """The names module-level assignments bind to a value that holds one of `offsets` (sorted), and the names
+    bound to expressions that write those: how a value written at module level reaches a function, by name.
+    Memoised per file under `key`."""
+
+    def compute() -> frozenset[str]:
+        tree = text.tree
+        if tree is None or not offsets:
+            return frozenset()
+        starts = line_starts(text)
+        assignments = module_assignments(text)
+        names: set[str] = set()
+        for statement in assignments:
+            end = starts[statement.end_lineno] if statement.end_lineno is not None and statement.end_lineno < len(starts) else len(text.source)
+            if within(offsets, starts[statement.lineno - 1], end):
+                names |= _bound_names(text, statement)
+        grew = bool(names)
+        while grew:
+            grew = False
+            for statement in assignments:
+                bound = _bound_names(text, statement)
+                if not bound <= names and not names.isdisjoint(_WORD_RUN.findall(_segment(text, statement))):
+                    names |= bound
+                    grew = True
+        return frozenset(names)
+
+    return text.memo("module_names_bound_at:" + key, compute)
+
+
+def module_assignments(text: FileText) -> list[ast.stmt]:
+    """The module-level assignments (`Assign`, `AnnAssign`; inside if/try/with blocks too), in order."""
+    tree = text.tree
+    if tree is None:
+        return []
+    return text.memo("module_assignments", lambda: [s for s in _module_bindings(tree.body) if isinstance(s, (ast.Assign, ast.AnnAssign))])
+
+
 def _module_bindings(body: list[ast.stmt]):  # type: ignore[no-untyped-def]
     """Module-level imports and assignments, inside if/try/with blocks too (as ImportMap and Scope see them)."""
     for statement in body:

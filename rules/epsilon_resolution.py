@@ -413,7 +413,7 @@ class EpsilonBelowResolution(Rule):
     name = "epsilon-below-dtype-resolution"
     summary = "Epsilon below the resolution of the dtype it guards: the guard rounds away"
     fixable = "sometimes"
-    triggers = (b"e-", b"E-", b"float16", b"half", b"finfo", b"epsilon", b"0.0000", b"0.9999")
+    triggers = (b"e-", b"E-", b"float16", b"half", b"finfo", b"epsilon", b"0.0000", b"0.9999", b"**")  # `**`: `2.0 ** -130`
     # A clip or floor call, a half-precision dtype, `(eps + C) - x`, or a value small enough for float32:
     # derived from the report paths in analysis/epsilon_prefilter.py.
     prefilter = staticmethod(eps403_may_report)

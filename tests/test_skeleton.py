@@ -236,6 +236,25 @@ CROSS_FUNCTION = {
             return [r * 2 for r in rows]
         ''',
     ),
+    # A float32-tiny epsilon that only a power computes, bound at module level: the power folds (both operands
+    # are numbers), so the function that divides by the name is kept.
+    "a float32-tiny epsilon a module-level power computes": (
+        "EPS403",
+        '''\
+        import numpy as np
+
+        TINY = 2.0 ** -130
+
+
+        def normalise(x, y):
+            h = x.astype(np.float32)
+            return y / (h + TINY)
+
+
+        def unrelated_helper(rows):
+            return [r * 2 for r in rows]
+        ''',
+    ),
     # The float type comes from a set_floatx call in another function.
     "a global epsilon judged in the floatx another function sets": (
         "EPS401",
@@ -324,6 +343,39 @@ def test_each_rule_s_own_gate_keeps_what_it_reads() -> None:
     assert needed == [True, True, False]
     findings = lint_source(source, "m.py", codes=only)
     assert [d.code for d in findings] == ["EPS401"]
+    assert _key(findings) == _key(lint_source(source, "m.py", codes=only, prefilter=False))
+
+
+def test_powers_of_tensors_and_tiny_words_in_strings_do_not_keep_a_function_for_eps403() -> None:
+    """EPS403 needs a value below float32's range: `diff ** 2` cannot fold to one, nor can a model named
+    `vit_tiny` in a table of configurations; a power of module constants can."""
+    source = textwrap.dedent(
+        '''\
+        import numpy as np
+
+        EPS = 1e-20
+        CONFIGS = {"vit_tiny.in1k": {"mean": 0.485, "scale": 0.0000312}}
+
+
+        def normalise(x, y):
+            h = x.astype(np.float32)
+            return y / (h + EPS ** 2)
+
+
+        def mse(pred, target):
+            diff = pred - target
+            return (diff ** 2).mean() + 1
+
+
+        def config_for(name):
+            return CONFIGS[name]["mean"] + 0.5
+        '''
+    )
+    only = frozenset({"EPS403"})
+    stubbed, needed = _stubbed(source, only)
+    assert needed == [True, False, True]  # config_for writes CONFIGS, which holds a long decimal fraction
+    findings = lint_source(source, "m.py", codes=only)
+    assert [(d.code, d.location.row) for d in findings] == [("EPS403", 9)]
     assert _key(findings) == _key(lint_source(source, "m.py", codes=only, prefilter=False))
 
 

@@ -19,7 +19,7 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from lint_eps.prefilter import at_module_level, has_word, expressions, identifiers_reaching, line_starts, mentions, positions, statements_covering, within, word_positions
+from lint_eps.prefilter import at_module_level, has_word, expressions, holding, identifiers_reaching, line_starts, mentions, module_assignments, module_names_bound_at, positions, statements_covering, within, word_positions
 
 from .library_epsilons import LIBRARY_EPSILON_NAMES
 from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, GLOBAL_SETTERS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 _HALF_PRECISION = re.compile(r"float16|half")
 _TINY = re.compile(
     r"[eE]-0*(?:3[89]|[4-9]\d|\d{3,})"  # an exponent literal below 1e-37
-    r"|\*\*"  # a power
     r"|[eE]-\d[\d_]*\s*[*/]|[*/]\s*\(?\s*[\d.][\d_.]*[eE]-"  # a product or quotient with an exponent literal
     r"|0\.0000|\.0000"  # a long decimal fraction in a product
     r"|finfo|subnormal|tiny"
 )
+# ... or a power `fold` can compute (`_foldable_powers`): most powers in ML code are of tensors (`diff ** 2`), and
+# keeping every function that has one and an addition kept half of the function bodies of a loss library.
+_POWER = re.compile(r"\*\*")
 
 
 def _is_number(node: ast.AST) -> bool:
@@ -53,7 +55,7 @@ def eps403_may_report(text: "FileText") -> bool:
     c1_sites = _c1_sites(text)
     if c1_sites is None or c1_sites:
         return True  # C1
-    return _TINY.search(source) is not None and bool(_additions(text))  # C2/C3 in float32/64
+    return (_TINY.search(source) is not None or bool(_foldable_powers(text))) and bool(_additions(text))  # C2/C3 in float32/64
 
 
 # -- per function (Rule.needs_function) -------------------------------------------------------------------
@@ -103,7 +105,16 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
         return within(found, start, end) or text.memo("eps403.module_level:" + key, lambda: at_module_level(text, found))
 
     # C2/C3: first the values (rare), then whether the function adds or divides at all.
-    small = here_or_module("tiny", positions(text, _TINY)) or (
+    # A float32-tiny value is written in the function, or bound at module level to a name the function writes,
+    # or written elsewhere outside every function (`set_epsilon(1e-40)` at import time, a class body), from where
+    # it may reach any function.
+    tiny = text.memo("eps403.tiny", lambda: sorted(positions(text, _TINY) + _foldable_powers(text)))
+    small = (
+        within(tiny, start, end)
+        or mentions(text, function, *module_names_bound_at(text, tiny, "eps403.tiny"))
+        or text.memo("eps403.loose_tiny", lambda: _loose(text, tiny))
+        or (
+
         (
             here_or_module("half", positions(text, _HALF_PRECISION))
             # a setter's policy (in a function of its own, kept above) reaches layer code anywhere
@@ -112,6 +123,7 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
         and (
             here_or_module("small_for_half", positions(text, _SMALL_FOR_HALF))
             or here_or_module("epsilon", text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
+        )
         )
     )
     if small and within(_additions(text), start, end):
@@ -168,3 +180,94 @@ def _binary_operations(text: "FileText", operator: "re.Pattern[str]") -> "list[a
 
 _PLUS = re.compile(r"\+")
 _PLUS_OR_SLASH = re.compile(r"[+/]")
+
+
+# -- powers that fold ----------------------------------------------------------------------------------------
+# `fold` (rules/epsilon_resolution.py) computes a power only when both operands fold: numeric literals, unary
+# signs and arithmetic on foldable operands, names assigned a foldable value (or parameters whose default folds),
+# `float(...)`, Keras's `epsilon()`, finfo's attributes, inf and nan. The names are collected over the whole file
+# (every scope at once): a superset of what `fold` finds in any one scope, so the gate never drops a finding.
+_FOLDABLE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_FOLDABLE_ATTRIBUTES = frozenset({"eps", "epsneg", "tiny", "smallest_normal", "smallest_subnormal", "max", "inf", "nan"})
+
+
+def _foldable_powers(text: "FileText") -> list[int]:
+    """Offsets of the starts of the lines holding a power both of whose operands may fold (every `**` without an
+    ast)."""
+
+    def compute() -> list[int]:
+        if text.tree is None:
+            return positions(text, _POWER)
+        starts = line_starts(text)
+        powers = [node for node in _binary_operations(text, _POWER) if isinstance(node.op, ast.Pow)]
+        if not powers:
+            return []
+        names = _constant_names(text)
+        getters = identifiers_reaching(text, "epsilon")
+        return sorted({starts[n.lineno - 1] for n in powers if _may_fold(n.left, names, getters) and _may_fold(n.right, names, getters)})
+
+    return text.memo("eps403.foldable_powers", compute)
+
+
+def _may_fold(node: ast.AST, names: "frozenset[str] | set[str]", getters: frozenset[str]) -> bool:
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, _FOLDABLE_OPERATORS) and _may_fold(node.left, names, getters) and _may_fold(node.right, names, getters)
+    if isinstance(node, ast.Name):
+        return node.id in names
+    if isinstance(node, ast.Attribute):
+        return node.attr in _FOLDABLE_ATTRIBUTES
+    if isinstance(node, ast.Call):
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        return called == "float" or (called in getters and not node.args and not node.keywords)
+    return False
+
+
+def _constant_names(text: "FileText") -> frozenset[str]:
+    """Every name the file binds, in any scope, to a value that may fold (or whose parameter default may)."""
+    assert text.tree is not None
+    values: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(text.tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(node.value)
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
+            if node.value is not None and isinstance(node.target, ast.Name):
+                values.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, ast.arguments):
+            positional = [*node.posonlyargs, *node.args]
+            for param, default in zip(positional[len(positional) - len(node.defaults) :], node.defaults):
+                values.setdefault(param.arg, []).append(default)
+            for param, default in zip(node.kwonlyargs, node.kw_defaults):
+                if default is not None:
+                    values.setdefault(param.arg, []).append(default)
+    getters = identifiers_reaching(text, "epsilon")
+    names: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for name, candidates in values.items():
+            if name not in names and any(_may_fold(value, names, getters) for value in candidates):
+                names.add(name)
+                grew = True
+    return frozenset(names)
+
+
+def _loose(text: "FileText", offsets: list[int]) -> bool:
+    """Whether one of `offsets` lies outside every function, every module-level assignment (whose names
+    `module_names_bound_at` follows) and every bare string at module level (docstrings: model names such as
+    `coat_tiny` and long decimals in tables of expected values were most of what kept functions here)."""
+    tree = text.tree
+    if tree is None:
+        return bool(offsets)
+    starts = line_starts(text)
+    spans = []
+    for statement in [*module_assignments(text), *(s for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]:
+        end = starts[statement.end_lineno] if statement.end_lineno is not None and statement.end_lineno < len(starts) else len(text.source)
+        spans.append((starts[statement.lineno - 1], end))
+    return any(holding(text, offset) is None and not any(low <= offset < high for low, high in spans) for offset in offsets)
