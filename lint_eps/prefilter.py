@@ -295,18 +295,22 @@ def identifiers_reaching(text: FileText, *names: str) -> frozenset[str]:
         wanted = set(names)
         tree = text.tree
         if tree is not None and any(name in text.source for name in names):
-            statements = list(_module_bindings(tree.body))
-            grew = True
-            while grew:
-                grew = False
-                for statement in statements:
-                    bound = _bound_names(text, statement)
-                    if not bound <= wanted and not wanted.isdisjoint(_WORD_RUN.findall(_segment(text, statement))):
-                        wanted |= bound
-                        grew = True
+            _bound_to(text, list(_module_bindings(tree.body)), wanted)
         return frozenset(wanted)
 
     return text.memo("identifiers_reaching:" + ",".join(names), compute)
+
+
+def _bound_to(text: FileText, statements: list[ast.stmt], names: set[str]) -> None:
+    """Add to `names`, until nothing changes, the names each of `statements` binds when it writes one of them."""
+    grew = True
+    while grew:
+        grew = False
+        for statement in statements:
+            bound = _bound_names(text, statement)
+            if not bound <= names and not names.isdisjoint(_WORD_RUN.findall(_segment(text, statement))):
+                names |= bound
+                grew = True
 
 
 def module_names_bound_at(text: FileText, offsets: list[int], key: str) -> frozenset[str]:
@@ -325,14 +329,8 @@ def module_names_bound_at(text: FileText, offsets: list[int], key: str) -> froze
             end = starts[statement.end_lineno] if statement.end_lineno is not None and statement.end_lineno < len(starts) else len(text.source)
             if within(offsets, starts[statement.lineno - 1], end):
                 names |= _bound_names(text, statement)
-        grew = bool(names)
-        while grew:
-            grew = False
-            for statement in assignments:
-                bound = _bound_names(text, statement)
-                if not bound <= names and not names.isdisjoint(_WORD_RUN.findall(_segment(text, statement))):
-                    names |= bound
-                    grew = True
+        if names:
+            _bound_to(text, assignments, names)
         return frozenset(names)
 
     return text.memo("module_names_bound_at:" + key, compute)
