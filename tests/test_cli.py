@@ -272,3 +272,19 @@ def test_one_severity_in_every_format(project: Path, cli) -> None:
     for record in data:
         converted = to_lsp_diagnostic(Diagnostic.from_dict(record), mapper, "file:///losses.py")
         assert converted.severity == lsp[record["severity"]], record["code"]
+
+
+# -- the end of a run: `entry` skips the interpreter's teardown after a lint run ----------------------------
+def test_a_lint_run_ends_with_its_exit_code_and_all_of_its_output(project: Path) -> None:
+    """After `check`, `lint-eps` leaves through os._exit (lint_eps.cli.entry): every byte of a long report is
+    still written, through a pipe, and the exit code is the documented one."""
+    losses = "\n\n".join(f"def loss_{i}(y_true, y_pred):\n    return -K.mean(y_true * K.log(y_pred))" for i in range(300))
+    write(project, "many.py", "from tensorflow.keras import backend as K\n\n\n" + losses + "\n")
+    out = run_cli(["--no-cache", "--output-format", "json", "many.py"], project)
+    assert out.returncode == 1
+    assert len(json.loads(out.stdout)) == 300
+    assert run_cli(["--no-cache", "--exit-zero", "--quiet", "many.py"], project).returncode == 0
+    usage = run_cli(["--no-cache", "missing.py"], project)
+    assert usage.returncode == 2 and "missing.py" in usage.stderr
+    # The other commands end normally.
+    assert run_cli(["--version"], project).stdout.startswith("lint-eps")

@@ -198,25 +198,34 @@ def _foldable_powers(text: "FileText") -> list[int]:
     def compute() -> list[int]:
         if text.tree is None:
             return positions(text, _POWER)
-        starts = line_starts(text)
         powers = [node for node in _binary_operations(text, _POWER) if isinstance(node.op, ast.Pow)]
         if not powers:
             return []
-        names = _constant_names(text)
         getters = identifiers_reaching(text, "epsilon")
-        return sorted({starts[n.lineno - 1] for n in powers if _may_fold(n.left, names, getters) and _may_fold(n.right, names, getters)})
+        # First with every name taken as foldable, collecting the names; then only those names' bindings.
+        asked: set[str] = set()
+        candidates = [n for n in powers if _may_fold(n.left, None, getters, asked) and _may_fold(n.right, None, getters, asked)]
+        names = _constant_names(text, asked, getters) if asked else frozenset()
+        starts = line_starts(text)
+        return sorted({starts[n.lineno - 1] for n in candidates if _may_fold(n.left, names, getters) and _may_fold(n.right, names, getters)})
 
     return text.memo("eps403.foldable_powers", compute)
 
 
-def _may_fold(node: ast.AST, names: "frozenset[str] | set[str]", getters: frozenset[str]) -> bool:
+def _may_fold(node: ast.AST, names: "frozenset[str] | set[str] | None", getters: frozenset[str], asked: "set[str] | None" = None) -> bool:
+    """Whether `fold` may compute `node`, given the names that may fold (`None`: any name, each added to
+    `asked`)."""
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
     if isinstance(node, ast.Constant):
         return type(node.value) in (int, float)
     if isinstance(node, ast.BinOp):
-        return isinstance(node.op, _FOLDABLE_OPERATORS) and _may_fold(node.left, names, getters) and _may_fold(node.right, names, getters)
+        return isinstance(node.op, _FOLDABLE_OPERATORS) and _may_fold(node.left, names, getters, asked) and _may_fold(node.right, names, getters, asked)
     if isinstance(node, ast.Name):
+        if names is None:
+            if asked is not None:
+                asked.add(node.id)
+            return True
         return node.id in names
     if isinstance(node, ast.Attribute):
         return node.attr in _FOLDABLE_ATTRIBUTES
@@ -227,35 +236,51 @@ def _may_fold(node: ast.AST, names: "frozenset[str] | set[str]", getters: frozen
     return False
 
 
-def _constant_names(text: "FileText") -> frozenset[str]:
-    """Every name the file binds, in any scope, to a value that may fold (or whose parameter default may)."""
-    assert text.tree is not None
+def _constant_names(text: "FileText", wanted: set[str], getters: frozenset[str]) -> frozenset[str]:
+    """Which of `wanted` the file binds, in some scope, to a value that may fold (or gives a parameter default
+    that may), following the names those values use. Only the statements that write the names are read: a walk of
+    the whole tree cost more than the gate saved."""
     values: dict[str, list[ast.AST]] = {}
-    for node in ast.walk(text.tree):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    values.setdefault(target.id, []).append(node.value)
-        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
-            if node.value is not None and isinstance(node.target, ast.Name):
-                values.setdefault(node.target.id, []).append(node.value)
-        elif isinstance(node, ast.arguments):
-            positional = [*node.posonlyargs, *node.args]
-            for param, default in zip(positional[len(positional) - len(node.defaults) :], node.defaults):
-                values.setdefault(param.arg, []).append(default)
-            for param, default in zip(node.kwonlyargs, node.kw_defaults):
-                if default is not None:
-                    values.setdefault(param.arg, []).append(default)
-    getters = identifiers_reaching(text, "epsilon")
+    seen: set[str] = set()
+    pending = set(wanted)
+    # A walrus or a lambda's default sits inside an expression: only then are the statements' expressions read.
+    nested = ":=" in text.source or "lambda" in text.source
+    while pending:
+        seen |= pending
+        for statement in statements_covering(text, word_positions(text, pending)):
+            _collect_binding(statement.args if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) else statement, values)
+            if nested:
+                for node in expressions(statement):
+                    _collect_binding(node, values)
+        used = {n.id for name in pending for value in values.get(name, ()) for n in ast.walk(value) if isinstance(n, ast.Name)}
+        pending = used - seen
     names: set[str] = set()
     grew = True
     while grew:
         grew = False
         for name, candidates in values.items():
-            if name not in names and any(_may_fold(value, names, getters) for value in candidates):
+            if name in seen and name not in names and any(_may_fold(value, names, getters) for value in candidates):
                 names.add(name)
                 grew = True
     return frozenset(names)
+
+
+def _collect_binding(node: ast.AST, values: dict[str, list[ast.AST]]) -> None:
+    """The value each name gets from `node`: an assignment, a walrus, a parameter's default."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                values.setdefault(target.id, []).append(node.value)
+    elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
+        if node.value is not None and isinstance(node.target, ast.Name):
+            values.setdefault(node.target.id, []).append(node.value)
+    elif isinstance(node, ast.arguments):
+        positional = [*node.posonlyargs, *node.args]
+        for param, default in zip(positional[len(positional) - len(node.defaults) :], node.defaults):
+            values.setdefault(param.arg, []).append(default)
+        for param, default in zip(node.kwonlyargs, node.kw_defaults):
+            if default is not None:
+                values.setdefault(param.arg, []).append(default)
 
 
 def _loose(text: "FileText", offsets: list[int]) -> bool:
