@@ -56,11 +56,28 @@ def parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def negate(node: cst.BaseExpression) -> cst.BaseExpression:
-    """`-node`, simplifying `-(-x)` to `x` (exact in IEEE arithmetic)."""
+    """`-node`, simplifying `-(-x)` to `x`, and `-(-x @ w)` (Python reads `(-x) @ w`) to `x @ w`, likewise for `*`
+    and `/`: exact in IEEE arithmetic, where rounding is symmetric in the sign."""
     bare = strip_parens(node)
     if m.matches(bare, m.UnaryOperation(operator=m.Minus())):
         return bare.expression  # type: ignore[attr-defined]
+    without = _without_leading_minus(bare)
+    if without is not None:
+        return without
     return cst.UnaryOperation(cst.Minus(), parenthesize(bare))
+
+
+def _without_leading_minus(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`a * b` for `-a * b` (the minus on the leftmost factor of a chain of `*`, `/` and `@`), else None."""
+    if not isinstance(node, cst.BinaryOperation) or not isinstance(node.operator, (cst.Multiply, cst.Divide, cst.MatrixMultiply)):
+        return None
+    left = node.left
+    if isinstance(left, cst.UnaryOperation) and isinstance(left.operator, cst.Minus) and not left.lpar:
+        return node.with_changes(left=left.expression)
+    if isinstance(left, cst.BinaryOperation) and not left.lpar:
+        inner = _without_leading_minus(left)
+        return node.with_changes(left=inner) if inner is not None else None
+    return None
 
 
 def number_value(node: cst.BaseExpression) -> float | None:

@@ -337,3 +337,31 @@ def test_log1p_is_not_offered_for_the_complement_of_a_probability_or_a_softplus(
     result = run_cli(["--no-cache", "--select", "ALL", "--output-format", "json", "losses.py"], project)
     found = [(d["code"], d["location"]["row"]) for d in json.loads(result.stdout)]
     assert found == [("EPS201", 5), ("EPS503", 9)]
+
+
+def test_the_sigmoid_fix_of_a_negated_product_does_not_negate_twice(project: Path) -> None:
+    """`-v @ W` is `(-v) @ W` in Python: sigmoid's argument is `v @ W`, not `-(-v @ W)`; and the fixed code
+    computes what the original computed wherever the original was finite."""
+    write(
+        project,
+        "rbm.py",
+        """\
+        import torch
+
+
+        def hidden_probabilities(v, W, scale):
+            return 1.0 / (1.0 + torch.exp(-v @ W)), 1.0 / (1.0 + torch.exp(-scale * v / 2.0))
+        """,
+    )
+    _fix_and_check(
+        project,
+        "rbm.py",
+        "import torch\n\n\ndef hidden_probabilities(v, W, scale):\n    return torch.sigmoid(v @ W), torch.sigmoid(scale * v / 2.0)\n",
+    )
+    import numpy as np
+
+    v, W, scale = np.array([[0.5, -2.0, 3.0]]), np.array([[1.0], [0.25], [-0.75]]), 1.5
+    original = (1.0 / (1.0 + np.exp(-v @ W)), 1.0 / (1.0 + np.exp(-scale * v / 2.0)))
+    fixed = (1.0 / (1.0 + np.exp(-(v @ W))), 1.0 / (1.0 + np.exp(-(scale * v / 2.0))))
+    for before, after in zip(original, fixed):
+        assert np.array_equal(before, after)
