@@ -164,16 +164,15 @@ def call_fact(context: FileContext, call: cst.Call) -> Found | None:
 
 def _applied(context: FileContext, fact: Fact, call: cst.Call, name: str) -> Fact | None:
     """`add_layer(x, 10, activation_function=tf.nn.softmax)`: the activation this call site passes."""
-    from ..tables.activations import SIGMOID_FUNCTIONS, SOFTMAX_FUNCTIONS
+    from ..tables.activations import probability_function
 
     passed = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == fact.detail), None)
     if passed is None and 0 <= fact.index < len(call.args) and all(a.keyword is None and not a.star for a in call.args[: fact.index + 1]):
         passed = call.args[fact.index].value
     if passed is None:
         return None
-    qualname = context.resolve(strip_parens(passed))
-    if qualname in SIGMOID_FUNCTIONS or qualname in SOFTMAX_FUNCTIONS:
-        kind = "sigmoid" if qualname in SIGMOID_FUNCTIONS else "softmax"
+    kind = probability_function(context.resolve(strip_parens(passed)))
+    if kind is not None:
         return Fact(summaries.PROBABILITY, kind, fact.line, f"`{context.code(passed)}` output")
     return None
 

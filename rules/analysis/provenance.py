@@ -33,10 +33,8 @@ from ..tables.activations import (
     LOG_BASE_FUNCTIONS,
     LOG_FUNCTIONS,
     LOG_METHODS,
-    SIGMOID_FUNCTIONS,
-    SIGMOID_METHODS,
-    SOFTMAX_FUNCTIONS,
-    SOFTMAX_METHODS,
+    probability_function,
+    probability_method,
 )
 from ..tables.probabilities import (
     CLIP_ALTERNATE_KEYWORDS,
@@ -348,8 +346,8 @@ class ProvenanceAnalysis:
 
     def _function(self, call: cst.Call, callee: str, depth: int) -> Provenance:
         short = callee.rsplit(".", 1)[-1]
-        if callee in SIGMOID_FUNCTIONS or callee in SOFTMAX_FUNCTIONS:
-            kind = "sigmoid" if callee in SIGMOID_FUNCTIONS else "softmax"
+        kind = probability_function(callee)
+        if kind is not None:
             return Provenance(PROBABILITY, zero=True, one=True, unit=True, origin=f"the output of `{self.context.code(call.func)}`", origin_node=call, source=kind)
         if callee in CLIP_FUNCTIONS:
             (op_pos, op_kw), (lo_pos, lo_kw), (hi_pos, hi_kw) = CLIP_FUNCTIONS[callee]
@@ -395,8 +393,8 @@ class ProvenanceAnalysis:
 
     def _method(self, call: cst.Call, method: str, receiver: cst.BaseExpression, depth: int) -> Provenance:
         uses_torch = self.context.imports.imports_any(("torch",))
-        if uses_torch and ((method in SIGMOID_METHODS and not call.args) or method in SOFTMAX_METHODS):
-            kind = "sigmoid" if method in SIGMOID_METHODS else "softmax"
+        kind = probability_method(method, bool(call.args)) if uses_torch else None
+        if kind is not None:
             return Provenance(PROBABILITY, zero=True, one=True, unit=True, origin=f"the output of `.{method}()`", origin_node=call, source=kind)
         if method in CLIP_METHODS:
             (lo_pos, lo_kw), (hi_pos, hi_kw) = CLIP_METHODS[method]

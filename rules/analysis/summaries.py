@@ -32,7 +32,7 @@ from lint_eps.cache import digest
 from lint_eps.imports import canonical
 from lint_eps.prefilter import LINE_END
 
-from ..tables.activations import SIGMOID_FUNCTIONS, SIGMOID_METHODS, SOFTMAX_FUNCTIONS, SOFTMAX_METHODS
+from ..tables.activations import probability_function, probability_method
 from ..tables.losses import (
     ACTIVATION_STRINGS,
     KERAS_ACTIVATION_LAYERS,
@@ -388,10 +388,9 @@ class _Summariser:
         if isinstance(func, ast.Attribute):
             method = func.attr
             receiver = func.value
-            if method in SIGMOID_METHODS and not call.args or method in SOFTMAX_METHODS:
-                if self.uses_torch:
-                    kind = "sigmoid" if method in SIGMOID_METHODS else "softmax"
-                    return Fact(PROBABILITY, kind, call.lineno, f"`.{method}()` output")
+            kind = probability_method(method, bool(call.args))
+            if kind is not None and self.uses_torch:
+                return Fact(PROBABILITY, kind, call.lineno, f"`.{method}()` output")
             if method in CLIP_METHODS:
                 (lo_pos, lo_kw), (hi_pos, hi_kw) = CLIP_METHODS[method]
                 bounds = [_argument(call, lo_pos, lo_kw) if lo_pos >= 0 else None, _argument(call, hi_pos, hi_kw) if hi_pos >= 0 else None]
@@ -430,9 +429,8 @@ class _Summariser:
         passed = _argument(call, fact.index, fact.detail)
         if passed is None:
             return None
-        qualname = self.resolve(passed)
-        if qualname in SIGMOID_FUNCTIONS or qualname in SOFTMAX_FUNCTIONS:
-            kind = "sigmoid" if qualname in SIGMOID_FUNCTIONS else "softmax"
+        kind = probability_function(self.resolve(passed))
+        if kind is not None:
             return Fact(PROBABILITY, kind, call.lineno, f"`{_dotted(passed)}` output of `{name}()`")
         return None
 
@@ -507,8 +505,7 @@ class _Summariser:
         if isinstance(activation, ast.Constant) and isinstance(activation.value, str):
             kind = ACTIVATION_STRINGS.get(activation.value)
         else:
-            qualname = self.resolve(activation) if activation is not None else None
-            kind = "sigmoid" if qualname in SIGMOID_FUNCTIONS else "softmax" if qualname in SOFTMAX_FUNCTIONS else None
+            kind = probability_function(self.resolve(activation)) if activation is not None else None
         if kind in ("sigmoid", "softmax"):
             return Fact(PROBABILITY, kind, layer.lineno, f"`{short}` layer with a {kind} activation")
         if kind == "linear":
@@ -538,8 +535,8 @@ class _Summariser:
         return None
 
     def _library_call(self, call: ast.Call, callee: str, env: "_Env", line: int, depth: int) -> Fact | None:
-        if callee in SIGMOID_FUNCTIONS or callee in SOFTMAX_FUNCTIONS:
-            kind = "sigmoid" if callee in SIGMOID_FUNCTIONS else "softmax"
+        kind = probability_function(callee)
+        if kind is not None:
             return Fact(PROBABILITY, kind, call.lineno, f"`{_dotted(call.func)}` output")
         if callee in CLIP_FUNCTIONS:
             _, (lo_pos, lo_kw), (hi_pos, hi_kw) = CLIP_FUNCTIONS[callee]

@@ -65,6 +65,25 @@ SOFTMAX_FUNCTIONS: dict[str, str] = {
 SIGMOID_METHODS: frozenset[str] = frozenset({"sigmoid"})
 SOFTMAX_METHODS: frozenset[str] = frozenset({"softmax"})
 
+
+def probability_function(qualified: "str | None") -> "str | None":
+    """"sigmoid" or "softmax" for a function (by qualified name) that outputs probabilities, else None."""
+    if qualified in SIGMOID_FUNCTIONS:
+        return "sigmoid"
+    if qualified in SOFTMAX_FUNCTIONS:
+        return "softmax"
+    return None
+
+
+def probability_method(method: str, has_arguments: bool) -> "str | None":
+    """"sigmoid" or "softmax" for a torch tensor method that outputs probabilities (`x.sigmoid()`,
+    `x.softmax(dim=1)`), else None."""
+    if method in SIGMOID_METHODS and not has_arguments:
+        return "sigmoid"
+    if method in SOFTMAX_METHODS:
+        return "softmax"
+    return None
+
 # -- Exact log-activation replacements (EPS202) ----------------------------------------------------------
 # For each activation family, the replacements in order of preference; the first one the file can spell with
 # the names it already imports is used. Every name here was checked to exist (TF 2.21, Keras 3.15, torch 2.13,
