@@ -333,7 +333,7 @@ def _case_hit(case: Case, failure: str) -> Hit:
     return Hit(case.dtype, case.inputs(), f" with {text} in {case.dtype}" if text else f" in {case.dtype}", failure)
 
 
-def _hit_result(hit: Hit, used: bool) -> dict[str, Any]:
+def hit_result(hit: Hit, used: bool) -> dict[str, Any]:
     if used:
         return result("confirmed", hit.text(), hit.counterexample())
     return result(
@@ -359,22 +359,22 @@ def verify(
     outcome = _verify(adapter, subject, used_dtypes, watch, function, tallies, None if budget is None else time.monotonic() + budget)
     if not findings:
         return outcome
-    outcome["findings"] = [_finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
+    outcome["findings"] = [finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
     return outcome
 
 
-def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outcome: dict[str, Any], recorder: probes.Recorder) -> dict[str, Any]:
+def finding_result(finding: probes.Finding, tally: Tally, function: Tally, outcome: dict[str, Any], recorder: probes.Recorder) -> dict[str, Any]:
     if not finding.code.startswith(probes.VALUE_CODES):
         return result("skipped", f"{finding.code} is about a setting, not a value this function computes: running it shows nothing")
     if finding.node is None:
         return result("skipped", "cannot find the flagged expression in the source that ran")
     if tally.used is not None:
-        return _hit_result(tally.used, True)
+        return hit_result(tally.used, True)
     floor = outcome.get("floor")
     if finding.code.startswith("EPS3") and floor:
         return {k: v for k, v in floor.items() if k in ("status", "message", "counterexample")}
     if tally.other is not None:
-        return _hit_result(tally.other, False)
+        return hit_result(tally.other, False)
     if outcome["status"] in ("error", "skipped"):
         return {k: v for k, v in outcome.items() if k in ("status", "message", "counterexample")}
     if not probes.evaluated(finding, recorder):
@@ -421,7 +421,7 @@ def _verify(
         if failure is not None:
             judge(lambda: Hit("float32", {}, " (result() on a fresh instance)", failure), True, exc)  # type: ignore[arg-type]
             if settled():
-                return _hit_result(function.used, True)  # type: ignore[arg-type]
+                return hit_result(function.used, True)  # type: ignore[arg-type]
     # 1. Which encoding (dense or index labels, boolean or float masks) and ranks does the function accept
     # (ordinary inputs, float32)?
     if not plan.shaped:
@@ -532,16 +532,16 @@ def _verify(
     # finding (EPS3xx), whose failure is the floor rather than a NaN.
     floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
     if function.used is not None and not floor_findings:
-        return _hit_result(function.used, True)
+        return hit_result(function.used, True)
     if subject.role != "metric" and plan.label and plan.prediction and not plan.label_index:
         floor = _floor_sweep(adapter, subject, shapes)
         if isinstance(floor, dict):
-            return {**(floor if function.used is None else _hit_result(function.used, True)), "floor": floor}
+            return {**(floor if function.used is None else hit_result(function.used, True)), "floor": floor}
         notes.append(floor)
     if function.used is not None:
-        return _hit_result(function.used, True)
+        return hit_result(function.used, True)
     if function.other is not None:
-        return _hit_result(function.other, False)
+        return hit_result(function.other, False)
     # Nothing broke.
     if grad_name:
         if adapter.gradient_skip:

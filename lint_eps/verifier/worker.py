@@ -132,7 +132,7 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, table: dict[str, Any]) -> dict[str, Any]:
-    from . import checks, models, modules
+    from . import checks, models, modules, steps
     from .given import given_for
 
     kind = target["kind"]
@@ -169,6 +169,8 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, t
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow, given=given)
         if isinstance(subject, dict) and (models.applies(target) or not target.get("findings")):  # a model builder or training step
             return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
+        if isinstance(subject, dict):  # a training step's own findings: run through the step (steps.py)
+            return steps.verify(adapter, obj, target, watch) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
