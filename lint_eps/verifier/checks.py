@@ -26,6 +26,7 @@ from .kinds import read
 NUMERIC_EXCEPTIONS = (ZeroDivisionError, FloatingPointError, OverflowError)
 FLOOR_SWEEP = range(0, 41)
 FLOOR_TOLERANCE = 0.01
+FLOOR_CLAIM = "the function keeps the loss floor of a clipped probability, which is EPS303's finding (probability-loss-floor), not this one's"
 BUDGET_SHARE = 0.6  # of the time limit, for the edge cases (the rest: the precision floor, the report)
 
 
@@ -379,7 +380,10 @@ def finding_result(finding: probes.Finding, tally: Tally, function: Tally, outco
         return {k: v for k, v in outcome.items() if k in ("status", "message", "counterexample")}
     if not probes.evaluated(finding, recorder):
         return result("not-reproduced", f"`{finding.text}` never gave a value to check (not reached, or compiled code); {outcome['message']}")
-    if function.used is not None or function.other is not None or outcome.get("floor"):
+    if function.used is None and outcome.get("floor"):
+        # What the function still shows is the floor of a clipped probability: another rule's claim, not this one's.
+        return result("not-reproduced", f"no failing case triggers `{finding.text}`; {FLOOR_CLAIM}: {outcome['message']}")
+    if function.used is not None or function.other is not None:
         return result("not-reproduced", f"no failing case triggers `{finding.text}`; the function itself: {outcome['status']}: {outcome['message']}")
     return result("not-reproduced", outcome["message"])
 

@@ -172,6 +172,7 @@ def verify(
     dtypes = _dtypes(dtypes_option)
 
     entries: list[tuple[str | None, Target, Span | None]] = []
+    unfixable: set[tuple[str, tuple[Any, ...], Span]] = set()  # findings the linter offers no fix for
     for path, name in specs:
         if name is None:
             continue
@@ -196,6 +197,8 @@ def verify(
                 continue
             span = resolver.span(d)
             entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, span[0], span[1])), span))
+            if d.fix is None:
+                unfixable.add((d.code, entries[-1][1].key, span))
 
     unique: dict[tuple[Any, ...], Target] = {}
     preset: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -232,6 +235,12 @@ def verify(
             return found
         return found["findings"][keys.index((code, span))]  # type: ignore[no-any-return]
 
+    def after_fix(code: str | None, target: Target, span: Span | None) -> dict[str, Any] | None:
+        if not fixed or target.key not in fixed_results:
+            return None
+        found = outcome(fixed_results, code, target, span)
+        return {**found, "fix": (code, target.key, span) not in unfixable} if code is not None else found
+
     records = [
         Record(
             code,
@@ -240,7 +249,7 @@ def verify(
             span[1] if span else target.column,
             target.function,
             outcome(results, code, target, span),
-            outcome(fixed_results, code, target, span) if fixed and target.key in fixed_results else None,
+            after_fix(code, target, span),
         )
         for code, target, span in entries
     ]

@@ -77,10 +77,10 @@ def _no_model(message: str) -> dict[str, Any]:
 Row = tuple[float, bool, float, float, float | None, float]
 
 
-def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str], built: str, shapes: dict[str, Any]) -> dict[str, Any]:
-    """rows: (a, labels wrong?, reported loss, exact loss, max |gradient| of each wrt the head's kernel; None: the
-    code computes no gradient), right labels first. `labels`: how the right and the wrong labels are set; `shapes`:
-    of the input and the logits, for the counterexample."""
+def judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str], built: str, shapes: dict[str, Any], wrt: str = "the last layer's kernel") -> dict[str, Any]:
+    """rows: (a, labels wrong?, reported loss, exact loss, max |gradient| of each wrt `wrt`, the head's kernel; None:
+    the code computes no gradient), right labels first. `labels`: how the right and the wrong labels are set;
+    `shapes`: of the input and the logits, for the counterexample. Also exact_loss.py's report."""
     for a, wrong, reported, exact, grad, exact_grad in rows:
         off = not math.isfinite(reported) or abs(reported - exact) > TOLERANCE * abs(exact)
         stalled = grad is not None and (grad == 0 < exact_grad or not math.isfinite(grad))
@@ -93,7 +93,7 @@ def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str]
             gradient = "is 0" if grad == 0 else f"max |g| {grad:.2g}" if math.isfinite(grad) else f"is {'nan' if math.isnan(grad) else 'inf'}"
         failure = f"reported loss {reported:.5g}, exact loss {exact:.5g}{factor}"
         message = (
-            f"{failure} at logits ±{a:g} ({labels[wrong]}; {head}, float32); gradient wrt the last layer's kernel {gradient} "
+            f"{failure} at logits ±{a:g} ({labels[wrong]}; {head}, float32); gradient wrt {wrt} {gradient} "
             f"(exact loss: max |g| {exact_grad:.2g}); {built}"
         )
         inputs = logit_inputs(shapes, a, labels[wrong])
@@ -229,7 +229,7 @@ def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:
     if keras.config.epsilon() != 1e-7:  # a global set by the code (EPS401/EPS402) changes the clip
         notes.insert(0, f"keras.config.epsilon() is {keras.config.epsilon():g} here, not the default 1e-07")
     shapes = {"x": [BATCH, *[d or 8 for d in model.inputs[0].shape[1:]]], "logits": [BATCH, *[d or 8 for d in model.outputs[0].shape[1:]]]}
-    return _judge(rows, labels, f"the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
+    return judge(rows, labels, f"the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
 
 
 def _keras_losses(keras: Any, tf: Any, model: Any, logits_model: Any, head: Any, exact_loss: Any, x: Any, kind: str, label: float, caught: list[Any]) -> list[float]:
@@ -251,7 +251,7 @@ def _keras_losses(keras: Any, tf: Any, model: Any, logits_model: Any, head: Any,
         exact_grad = tape.gradient(exact, head.kernel)
     finally:
         head.activation = activation
-    return [float(reported), float(exact), _max_abs(grad), _max_abs(exact_grad)]
+    return [float(reported), float(exact), max_abs(grad), max_abs(exact_grad)]
 
 
 def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
@@ -263,7 +263,7 @@ def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
     return tf.one_hot(classes, shape[-1], dtype=y_pred.dtype) if kind == "categorical" else classes
 
 
-def _max_abs(grad: Any) -> float:
+def max_abs(grad: Any) -> float:
     if grad is None:
         return 0.0
     array = np.asarray(grad.numpy() if hasattr(grad, "numpy") else grad, dtype=np.float64)
@@ -335,14 +335,14 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
             reported = scalar(torch, returned)
             if reported is None:
                 return result("skipped", f"{call} returned {type(returned).__name__}, not the loss: nothing to compare")
-            grad = _max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
+            grad = max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
             # The exact loss: the framework's with-logits loss on the same float32 logits (what the fix computes).
             weight = head.weight.detach().clone().requires_grad_(True)
             logits = torch.nn.functional.linear(x, weight, head.bias.detach())
             exact = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) if binary else torch.nn.functional.cross_entropy(logits, y)
             (exact_grad,) = torch.autograd.grad(exact, [weight])
-            rows.append((a, wrong, reported, float(exact), grad, _max_abs(exact_grad.numpy())))
-    return _judge(rows, labels, "a linear head set to output them", [], call, step_shapes(x, binary))
+            rows.append((a, wrong, reported, float(exact), grad, max_abs(exact_grad.numpy())))
+    return judge(rows, labels, "a linear head set to output them", [], call, step_shapes(x, binary))
 
 
 def step_labels(binary: bool) -> tuple[str, str]:

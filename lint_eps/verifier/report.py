@@ -19,7 +19,7 @@ class Record:
     column: int | None
     function: str | None  # path::qualname
     outcome: dict[str, Any]  # status, message, counterexample
-    fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed)
+    fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed); "fix": False where the linter has none
 
     @property
     def status(self) -> str:
@@ -37,9 +37,7 @@ class Record:
         }
         if with_fixed:
             data["fixed"] = (
-                {"status": self.fixed["status"], "counterexample": self.fixed.get("counterexample"), "message": self.fixed["message"]}
-                if self.fixed is not None
-                else None
+                {k: self.fixed[k] for k in ("status", "counterexample", "message", "fix") if k in self.fixed} if self.fixed is not None else None
             )
         return data
 
@@ -56,7 +54,8 @@ def render_text(records: list[Record], with_fixed: bool) -> str:
         subject = r.function or "(module level)"
         lines.append(f"{where}{code}{subject}: {r.status}: {r.outcome['message']}")
         if with_fixed and r.fixed is not None:
-            lines.append(f"    after fix: {r.fixed['status']}: {r.fixed['message']}")
+            unchanged = "no fix for this finding, the code is unchanged there: " if r.fixed.get("fix") is False else ""
+            lines.append(f"    after fix: {unchanged}{r.fixed['status']}: {r.fixed['message']}")
     lines.append(summary(records, with_fixed))
     return "\n".join(lines) + "\n"
 
@@ -69,5 +68,7 @@ def summary(records: list[Record], with_fixed: bool) -> str:
     line = f"Verified {len(records)} finding{'s' if len(records) != 1 else ''}: {text}."
     if with_fixed:
         fixed = Counter(r.fixed["status"] for r in records if r.fixed is not None)
-        line += " After fixes: " + (", ".join(f"{fixed[s]} {s}" for s in STATUSES if fixed[s]) or "nothing") + "."
+        unfixed = Counter(r.fixed["status"] for r in records if r.fixed is not None and r.fixed.get("fix") is False)
+        counts_text = [f"{fixed[s]} {s}" + (f" ({unfixed[s]} with no fix)" if unfixed[s] else "") for s in STATUSES if fixed[s]]
+        line += " After fixes: " + (", ".join(counts_text) or "nothing") + "."
     return line
