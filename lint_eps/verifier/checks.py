@@ -17,10 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import probes, search
+from . import arguments, probes, search
 from .given import INPUTS_FUNCTION
 from .inputs import BATCHES, DTYPES, RANKS, SEED, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
-from .kinds import read
 
 # A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
 NUMERIC_EXCEPTIONS = (ZeroDivisionError, FloatingPointError, OverflowError)
@@ -669,23 +668,24 @@ def keras_class_kind(cls: type) -> str | None:
 
 
 def instantiate(cls: type, given: dict[str, Any]) -> Any:
-    """`cls(...)` with its sizes (`dim: int`, `hidden`), sub-modules (`encoder: nn.Module`) and given values
-    filled in; a dict (a skipped result) when it cannot be built."""
+    """`cls(...)` with its sizes (`num_classes`), shapes and sub-modules filled in as arguments.py fills a
+    constructor, and the given values; a dict (a skipped result) when it cannot be built."""
+    filled = {**arguments.fill(cls, arguments.identity_for(cls)), **given}
     try:
-        params = list(inspect.signature(cls).parameters.values())
+        params = set(inspect.signature(cls).parameters)
     except (TypeError, ValueError):
-        params = []
-    arguments = {n: k.value for n, k in read(None, params, constructor=True).kinds.items()}
-    arguments.update({n: v for n, v in given.items() if any(p.name == n for p in params)})
+        params = set()
+    filled = {n: v for n, v in filled.items() if n in params}
     try:
-        return cls(**arguments)
+        return cls(**filled)
     except TypeError as exc:
-        call = f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in arguments.items())})"
-        how = "without arguments" if not arguments else "with the arguments read from its signature"
+        call = f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in filled.items())})"
+        how = "without arguments" if not filled else "with the arguments read from its signature"
         return result("skipped", f"cannot instantiate `{call}` {how} ({describe(exc)}); give them in `{INPUTS_FUNCTION}()`")
 
 
-def subject_for_class(cls: type, kind: str, method: str | None = None, role: str | None = None, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
+def subject_for_class(cls: type, kind: str, role: str | None = None, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
+    """A Keras Metric, Loss or Layer subclass, built and called as Keras calls it."""
     given = given or {}
     instance = instantiate(cls, given)
     if isinstance(instance, dict):
@@ -710,31 +710,11 @@ def subject_for_class(cls: type, kind: str, method: str | None = None, role: str
             return result("skipped", "call: expected `(y_true, y_pred)`")
         label, prediction = plan.label, plan.prediction
         return Subject(lambda t: instance(t[label], t[prediction]), plan, "loss", True)
-    # A Keras layer is called (so that its dtype policy applies); a torch module's finding in another method than
-    # forward (`RBM.free_energy`) is verified through that method.
-    name = "call" if kind == "layer" else method if method and method not in ("__init__", "forward") and callable(getattr(instance, method, None)) else "forward"
-    bound = getattr(instance, name)
-    plan = plan_for(inspect.signature(bound), role, fn=bound, given=given)
+    # A Keras layer is called, so that its dtype policy applies (a torch module: modules.subject).
+    plan = plan_for(inspect.signature(instance.call), role, fn=instance.call, given=given)
     if isinstance(plan, str):
-        return result("skipped", f"{name}: {plan}")
-    target = instance if name in ("call", "forward") else bound
-
-    def run(tensors: dict[str, Any]) -> Any:
-        if kind == "module":
-            _cast_module(instance, tensors)
-        return plan.call(target, tensors)  # type: ignore[union-attr]
-
-    return Subject(run, plan, role, plan.gradient is not None)  # type: ignore[union-attr]
-
-
-def _cast_module(module: Any, tensors: dict[str, Any]) -> None:
-    """Give a torch module's weights the dtype of its float inputs, as `.half()` or `.double()` would: a float16
-    case runs a float16 model rather than failing on mixed dtypes."""
-    torch = sys.modules["torch"]
-    dtype = next((t.dtype for t in tensors.values() if torch.is_tensor(t) and t.is_floating_point()), None)
-    weight = next(iter(module.parameters()), None)
-    if dtype is not None and weight is not None and weight.dtype != dtype:
-        module.to(dtype)
+        return result("skipped", f"call: {plan}")
+    return Subject(lambda t: plan.call(instance, t), plan, role, plan.gradient is not None)  # type: ignore[union-attr]
 
 
 def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:

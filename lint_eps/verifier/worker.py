@@ -160,9 +160,10 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, t
         if class_kind is None:
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
             return checks.result("skipped", f"{where} is not a Keras Metric, Loss or Layer, or a torch Module, so there is nothing to call it on")
-        subject = checks.subject_for_class(obj, class_kind, target.get("method"), target.get("role"), given_for(table, target["attr"]))
-        if class_kind == "module" and isinstance(subject, dict):
-            subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
+        if class_kind == "module":  # built with its sizes, the flagged method called
+            subject = modules.subject(adapter.torch, obj, target, given_for(table, target["attr"]))
+        else:
+            subject = checks.subject_for_class(obj, class_kind, target.get("role"), given_for(table, target["attr"]))
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         given = given_for(table, f"{target['attr']}.{target['inner']}" if target.get("inner") else None, target.get("inner") or target["attr"])
