@@ -37,7 +37,7 @@ class Record:
         }
         if with_fixed:
             data["fixed"] = (
-                {k: self.fixed[k] for k in ("status", "counterexample", "message", "fix") if k in self.fixed} if self.fixed is not None else None
+                {k: self.fixed[k] for k in ("status", "counterexample", "message", "fix", "rewritten") if k in self.fixed} if self.fixed is not None else None
             )
         return data
 
@@ -54,10 +54,18 @@ def render_text(records: list[Record], with_fixed: bool) -> str:
         subject = r.function or "(module level)"
         lines.append(f"{where}{code}{subject}: {r.status}: {r.outcome['message']}")
         if with_fixed and r.fixed is not None:
-            unchanged = "no fix for this finding, the code is unchanged there: " if r.fixed.get("fix") is False else ""
-            lines.append(f"    after fix: {unchanged}{r.fixed['status']}: {r.fixed['message']}")
+            lines.append(f"    after fix: {_no_fix(r.fixed)}{r.fixed['status']}: {r.fixed['message']}")
     lines.append(summary(records, with_fixed))
     return "\n".join(lines) + "\n"
+
+
+def _no_fix(fixed: dict[str, Any]) -> str:
+    """What the after-fix line says first for a finding the linter has no fix for."""
+    if fixed.get("fix") is not False:
+        return ""
+    if fixed.get("rewritten"):
+        return "no fix for this finding, but another finding's fix rewrote its code: "
+    return "no fix for this finding, the code is unchanged there: "
 
 
 def summary(records: list[Record], with_fixed: bool) -> str:
