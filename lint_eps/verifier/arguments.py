@@ -111,8 +111,8 @@ class Failure:
 
 def build(fn: Callable[..., Any], identity: Callable[[], Any] | None = None, given: dict[str, Any] | None = None) -> tuple[Any, str] | Failure:
     """Call `fn` (a builder or a class) with the first arguments of `calls` that work: (what it returned, the call
-    as written), or why it cannot be called / what it raised. Torch's generator is seeded first, so that randomly
-    initialised weights, and the counterexamples found with them, are the same on every run."""
+    as written), or why it cannot be called / what it raised. Torch's and Keras's generators are seeded first, so
+    that randomly initialised weights, and the counterexamples found with them, are the same on every run."""
     name = getattr(fn, "__name__", "the function")
     attempts = calls(fn, identity, given)
     if isinstance(attempts, str):
@@ -121,6 +121,8 @@ def build(fn: Callable[..., Any], identity: Callable[[], Any] | None = None, giv
     for kwargs, text in attempts:
         if "torch" in sys.modules:
             sys.modules["torch"].manual_seed(SEED)
+        if "keras" in sys.modules:  # Keras draws its initial weights from its own seed generator
+            sys.modules["keras"].utils.set_random_seed(SEED)
         try:
             return fn(**kwargs), f"{name}({text})"
         except Exception as exc:  # noqa: BLE001 - the next shape, else reported
