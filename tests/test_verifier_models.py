@@ -170,6 +170,20 @@ def test_double_softmax_and_saturated_sigmoid_in_training_steps(torch_run):
 
 
 @needs_torch
+def test_a_loss_function_fed_probabilities_reports_the_wrong_loss_and_the_fix_is_exact(torch_run):
+    """bce_on_scores(logits, targets) passes sigmoid(logits) to a with-logits loss: finite on every edge case, so the
+    claim is checked by value, logits ±5 against the with-logits loss of the same logits."""
+    record = torch_run[1]["EPS301", "bce_on_scores"]
+    assert record["status"] == "confirmed", record
+    assert record["message"].startswith(
+        "reported loss 0.50578, exact loss 0.0067153 (75.3x) at logits ±5 (labels 1/0; the loss gets a sigmoid of `logits`, "
+        "driven there by logits = +a/-a rows, float32); gradient wrt logits max |g| 0.00042 (exact loss: max |g| 0.00084)"
+    )
+    assert record["fixed"]["status"] == "not-reproduced"  # binary_cross_entropy_with_logits(logits, targets)
+    assert record["fixed"]["message"].startswith("reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30, with right and with wrong labels")
+
+
+@needs_torch
 def test_logits_into_binary_cross_entropy_raise_and_the_fix_is_exact(torch_run):
     record = torch_run[1]["EPS302", "eval_step"]
     assert record["status"] == "confirmed", record

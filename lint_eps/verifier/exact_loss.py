@@ -6,11 +6,11 @@ model-level check checks a training step (models.py, whose comparison and report
 flagged loss's prediction taken back through its sigmoid (`x @ params["w"]`, read from the source and evaluated
 by itself), are driven to exactly ±a (features at +a in one row and -a in the other, every matrix of `params` the
 identity, every other key 0), the labels set to those the logits predict (then the others), and the loss the
-function returns is compared with the exact binary cross-entropy of those logits (in float64), with the gradient
-of each wrt the features. After the fix, the loss gets the logits themselves and the two agree.
+function returns is compared with the exact binary cross-entropy of those logits (the framework's with-logits
+loss on them, what the fix computes), with the gradient of each wrt the features. After the fix, the loss gets the logits themselves and the two agree.
 
 Runs in the worker, after the function's usual checks, for a binary (sigmoid) loss whose logits can be driven so:
-the function's other parameters must be labels, features or a params dict.
+the function's other parameters must be labels, the prediction, features or a params dict.
 """
 
 from __future__ import annotations
@@ -37,10 +37,14 @@ def amend(adapter: Any, subject: Subject, target: dict[str, Any], watch: probes.
         return outcome
     findings = list(outcome["findings"])
     for index, spec in enumerate(target.get("findings") or []):
-        if str(spec["code"]).startswith(CODES) and findings[index]["status"] != "confirmed":
-            decided = _compare(adapter, subject, target, watch, tuple(spec["span"]))
-            if decided is not None:
-                findings[index] = decided
+        if not str(spec["code"]).startswith(CODES):
+            continue
+        old = findings[index]
+        if old["status"] == "confirmed" and (old.get("counterexample") or {}).get("evidence"):
+            continue  # a NaN/inf made by the flagged expression itself: kept
+        decided = _compare(adapter, subject, target, watch, tuple(spec["span"]))
+        if decided is not None:  # the claim's own check decides, over a loss floor the grid may have found
+            findings[index] = decided
     return {**outcome, "findings": findings}
 
 
@@ -50,7 +54,8 @@ def _logits(watch: probes.Instrumented, attr: str, span: tuple[int, int, int, in
     tree = ast.parse(watch.lines.text)
     definition = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == attr), None)
     node = probes.find_node(definition, watch.lines, span) if definition is not None else None
-    if definition is None or not isinstance(node, ast.Call) or not node.args:
+    prediction = _prediction(node) if isinstance(node, ast.Call) else None
+    if definition is None or prediction is None:
         return None
     assigned: dict[str, ast.expr] = {}
     for statement in ast.walk(definition):
@@ -63,7 +68,6 @@ def _logits(watch: probes.Instrumented, attr: str, span: tuple[int, int, int, in
             return resolve(assigned[expression.id], depth + 1)
         return _Inline(lambda name: resolve(name, depth + 1) if depth < 8 else name).visit(expression)
 
-    prediction = node.args[0]
     value = assigned.get(prediction.id, prediction) if isinstance(prediction, ast.Name) else prediction
     through = isinstance(value, ast.Call) and "sigmoid" in (_callee(value) or "") and bool(value.args)
     written = value.args[0] if through else prediction  # type: ignore[attr-defined]
@@ -84,6 +88,20 @@ class _Inline(ast.NodeTransformer):
         return self.resolve(node) if isinstance(node.ctx, ast.Load) else node
 
 
+def _prediction(call: ast.Call) -> ast.expr | None:
+    """The argument of a loss call that holds the predictions: `logits=`/`input=`/`y_pred=` by keyword, else the
+    second positional one of a Keras-style `(y_true, y_pred)` loss (`binary_crossentropy`, a loss object), else the
+    first (`sigmoid_binary_cross_entropy(logits, labels)`, `binary_cross_entropy_with_logits(input, target)`)."""
+    for keyword in call.keywords:
+        if keyword.arg in ("logits", "input", "y_pred", "output", "predictions"):
+            return keyword.value
+    inner = call.func.func if isinstance(call.func, ast.Call) else call  # `BinaryCrossentropy(...)(y, p)`
+    name = (_callee(inner) or "").lower()
+    keras_style = inner is not call or "crossentropy" in name.replace("_", "").replace("crossentropywithlogits", "")
+    index = 1 if keras_style and "cross_entropy" not in name else 0
+    return call.args[index] if len(call.args) > index else None
+
+
 def _callee(call: ast.Call) -> str | None:
     func = call.func
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
@@ -97,7 +115,7 @@ def _inputs(subject: Subject, a: float, wrong: bool) -> dict[str, Any] | str:
         kind = plan.kinds.get(name)
         if name == plan.label:
             continue
-        if kind is not None and kind.name == "features":
+        if name == plan.prediction or (kind is not None and kind.name == "features"):
             values[name] = np.concatenate([np.full((1, arguments.SIZE), a), np.full((1, arguments.SIZE), -a)])
         elif kind is not None and kind.name == "params":
             values[name] = {key: np.eye(arguments.SIZE) if matrix else np.zeros(arguments.SIZE) for key, matrix in kind.keys}
@@ -112,8 +130,10 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
     if found is None or plan.label is None or adapter.name not in _EXACT:
         return None
     expression, shown, through_sigmoid = found
+    if any(isinstance(n, ast.Name) and n.id == plan.label for n in ast.walk(expression)):
+        return None  # the labels, not logits: the prediction argument was not found
     code = compile(ast.fix_missing_locations(ast.Expression(copy.deepcopy(expression))), watch.filename, "eval")
-    features = next((n for n, k in plan.kinds.items() if k.name == "features"), None)
+    features = plan.prediction or next((n for n, k in plan.kinds.items() if k.name == "features"), None)
     rows: list[models.Row] = []
     for wrong in (False, True):
         for a in models.LOGITS:
@@ -130,11 +150,11 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
             case = _case({**values, plan.label: labels})
             try:
                 outputs, grad = adapter.evaluate(subject.call, case, features)
-                _, exact_grad = adapter.evaluate(lambda t: _EXACT[adapter.name](adapter, eval(code, getattr(watch.obj, "__globals__", {}), t), t[plan.label]), case, features)  # noqa: S307
+                exact_outputs, exact_grad = adapter.evaluate(lambda t: _EXACT[adapter.name](adapter, eval(code, getattr(watch.obj, "__globals__", {}), t), t[plan.label]), case, features)  # noqa: S307
             except Exception as exc:  # noqa: BLE001
                 return result("error", f"comparing the loss with the exact loss of `{shown}` raised {describe(exc)}")
             reported = float(np.mean([np.mean(o) for o in outputs])) if outputs else math.nan
-            exact = float(np.mean(np.logaddexp(0.0, -logits) * labels + np.logaddexp(0.0, logits) * (1 - labels)))
+            exact = float(np.mean([np.mean(o) for o in exact_outputs]))
             rows.append((a, wrong, reported, exact, models.max_abs(grad) if grad is not None else None, models.max_abs(exact_grad)))
     sigmoid = "a sigmoid of " if through_sigmoid else ""
     matrices = [f'{p}["{k}"]' for p, kind in plan.kinds.items() if kind.name == "params" for k, matrix in kind.keys if matrix]
@@ -162,6 +182,6 @@ def _tf_exact(adapter: Any, logits: Any, labels: Any) -> Any:
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
-# The exact binary cross-entropy of logits in each framework, for the gradient of the exact loss (the values are
-# compared with the float64 one).
+# The exact binary cross-entropy of logits in each framework, the with-logits loss the fix computes: its value and
+# its gradient are the reference.
 _EXACT = {"jax": _jax_exact, "torch": _torch_exact, "tensorflow": _tf_exact}
