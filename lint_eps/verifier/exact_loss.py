@@ -18,7 +18,6 @@ from __future__ import annotations
 import ast
 import copy
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -133,6 +132,13 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
     if any(isinstance(n, ast.Name) and n.id == plan.label for n in ast.walk(expression)):
         return None  # the labels, not logits: the prediction argument was not found
     code = compile(ast.fix_missing_locations(ast.Expression(copy.deepcopy(expression))), watch.filename, "eval")
+    namespace = getattr(watch.obj, "__globals__", {})
+
+    def logits_of(tensors: dict[str, Any]) -> Any:
+        return eval(code, namespace, tensors)  # noqa: S307 - the user's own expression, in the worker
+
+    def exact_loss(tensors: dict[str, Any]) -> Any:
+        return _EXACT[adapter.name](adapter, logits_of(tensors), tensors[plan.label])
     features = plan.prediction or next((n for n, k in plan.kinds.items() if k.name == "features"), None)
     rows: list[models.Row] = []
     for wrong in (False, True):
@@ -141,7 +147,7 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
             if isinstance(values, str):
                 return None
             try:
-                logits = adapter.numeric(eval(code, getattr(watch.obj, "__globals__", {}), adapter.tensors(_case(values))))  # noqa: S307 - the user's own expression
+                logits = adapter.numeric(logits_of(adapter.tensors(_case(values))))
             except Exception:  # noqa: BLE001 - it reads a local other than the parameters: not checked this way
                 return None
             if logits is None or logits.ndim != 2 or not np.allclose(np.abs(logits), a):
@@ -150,7 +156,7 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
             case = _case({**values, plan.label: labels})
             try:
                 outputs, grad = adapter.evaluate(subject.call, case, features)
-                exact_outputs, exact_grad = adapter.evaluate(lambda t: _EXACT[adapter.name](adapter, eval(code, getattr(watch.obj, "__globals__", {}), t), t[plan.label]), case, features)  # noqa: S307
+                exact_outputs, exact_grad = adapter.evaluate(exact_loss, case, features)
             except Exception as exc:  # noqa: BLE001
                 return result("error", f"comparing the loss with the exact loss of `{shown}` raised {describe(exc)}")
             reported = float(np.mean([np.mean(o) for o in outputs])) if outputs else math.nan
@@ -160,8 +166,8 @@ def _compare(adapter: Any, subject: Subject, target: dict[str, Any], watch: prob
     matrices = [f'{p}["{k}"]' for p, kind in plan.kinds.items() if kind.name == "params" for k, matrix in kind.keys if matrix]
     head = f"the loss gets {sigmoid}`{shown}`, driven there by {features} = +a/-a rows" + (f" and {', '.join(matrices)} = identity" if matrices else "")
     shapes = {"x": [ROWS, arguments.SIZE], "logits": [ROWS, arguments.SIZE], "x values": "+a in row 0, -a in row 1"}
-    outcome = models.judge(rows, ("labels 1/0", "labels 0/1: confident mistakes"), head, [], f"{target['attr']}({', '.join(p.name for p in plan.params)})", shapes, wrt=features or "the features")
-    return outcome
+    call = f"{target['attr']}({', '.join(p.name for p in plan.params)})"
+    return models.judge(rows, ("labels 1/0", "labels 0/1: confident mistakes"), head, [], call, shapes, wrt=features or "the features")
 
 
 def _case(values: dict[str, Any]) -> Case:

@@ -78,7 +78,8 @@ def verify(adapter: Any, fn: Callable[..., Any], target: dict[str, Any], watch: 
     else:
         swept = ", ".join(f"±{a:g}" for a in EDGES)
         note = f"; {len(raised)} case{'s' if len(raised) != 1 else ''} raised ({raised[0]})" if raised else ""
-        outcome = result("not-reproduced", f"loss and gradient wrt the head's weight finite at logits {swept}, with right and with wrong labels ({labels[0]}; float32) in {call}{note}")
+        message = f"loss and gradient wrt the head's weight finite at logits {swept}, with right and with wrong labels ({labels[0]}; float32) in {call}"
+        outcome = result("not-reproduced", message + note)
     outcome["findings"] = [finding_result(f, t, function, outcome, recorder) for f, t in zip(watch.findings, tallies)]
     return outcome
 
