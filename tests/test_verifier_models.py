@@ -106,7 +106,8 @@ def test_gradient_findings_are_confirmed_at_large_logits_and_coincident_inputs_a
         "evidence": "`1.0 / (1.0 + tf.exp(-x))` makes inf",
     }
     assert sigmoid["fixed"]["status"] == "not-reproduced"
-    assert sigmoid["fixed"]["message"].startswith("gradient finite on 3 cases (logits ±100, float32, shape (4,))")
+    # The fixed sigmoid never overflows at ±100, so the check goes on to ±1e4 before calling it clean.
+    assert sigmoid["fixed"]["message"].startswith("gradient finite on 6 cases (logits ±100 and ±1e4, float32, shape (4,))")
     root = records["EPS505", "contrastive_loss"]
     assert root["status"] == "confirmed", root
     assert root["message"].startswith("gradient is nan at anchor = positive (coincident, random normal (4,)) in float32 (the output is finite); `tf.sqrt(")
@@ -166,6 +167,20 @@ def test_double_softmax_and_saturated_sigmoid_in_training_steps(torch_run):
         "reported loss 60, exact loss 20 (3x) at logits ±20 (labels 0/1: confident mistakes; a linear head set to output them, float32); "
         "gradient wrt the last layer's kernel max |g| 0.5 (exact loss: max |g| 1)"
     )
+
+
+@needs_torch
+def test_a_loss_function_fed_probabilities_reports_the_wrong_loss_and_the_fix_is_exact(torch_run):
+    """bce_on_scores(logits, targets) passes sigmoid(logits) to a with-logits loss: finite on every edge case, so the
+    claim is checked by value, logits ±5 against the with-logits loss of the same logits."""
+    record = torch_run[1]["EPS301", "bce_on_scores"]
+    assert record["status"] == "confirmed", record
+    assert record["message"].startswith(
+        "reported loss 0.50578, exact loss 0.0067153 (75.3x) at logits ±5 (labels 1/0; the loss gets a sigmoid of `logits`, "
+        "driven there by logits = +a/-a rows, float32); gradient wrt logits max |g| 0.00042 (exact loss: max |g| 0.00084)"
+    )
+    assert record["fixed"]["status"] == "not-reproduced"  # binary_cross_entropy_with_logits(logits, targets)
+    assert record["fixed"]["message"].startswith("reported loss equals the exact loss from the logits at ±5, ±10, ±20, ±30, with right and with wrong labels")
 
 
 @needs_torch

@@ -17,15 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import probes, search
+from . import arguments, probes, search
 from .given import INPUTS_FUNCTION
 from .inputs import BATCHES, DTYPES, RANKS, SEED, Case, Plan, benign_case, cases, parity, plan_for, shape_for, shape_text
-from .kinds import read
 
 # A case that raises one of these is a numerical failure (a Python-float division by zero, np.seterr(all="raise")).
 NUMERIC_EXCEPTIONS = (ZeroDivisionError, FloatingPointError, OverflowError)
 FLOOR_SWEEP = range(0, 41)
 FLOOR_TOLERANCE = 0.01
+FLOOR_CLAIM = "the function keeps the loss floor of a clipped probability, which is EPS303's finding (probability-loss-floor), not this one's"
 BUDGET_SHARE = 0.6  # of the time limit, for the edge cases (the rest: the precision floor, the report)
 
 
@@ -333,7 +333,7 @@ def _case_hit(case: Case, failure: str) -> Hit:
     return Hit(case.dtype, case.inputs(), f" with {text} in {case.dtype}" if text else f" in {case.dtype}", failure)
 
 
-def _hit_result(hit: Hit, used: bool) -> dict[str, Any]:
+def hit_result(hit: Hit, used: bool) -> dict[str, Any]:
     if used:
         return result("confirmed", hit.text(), hit.counterexample())
     return result(
@@ -359,27 +359,30 @@ def verify(
     outcome = _verify(adapter, subject, used_dtypes, watch, function, tallies, None if budget is None else time.monotonic() + budget)
     if not findings:
         return outcome
-    outcome["findings"] = [_finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
+    outcome["findings"] = [finding_result(f, t, function, outcome, recorder) for f, t in zip(findings, tallies)]  # type: ignore[arg-type]
     return outcome
 
 
-def _finding_result(finding: probes.Finding, tally: Tally, function: Tally, outcome: dict[str, Any], recorder: probes.Recorder) -> dict[str, Any]:
+def finding_result(finding: probes.Finding, tally: Tally, function: Tally, outcome: dict[str, Any], recorder: probes.Recorder) -> dict[str, Any]:
     if not finding.code.startswith(probes.VALUE_CODES):
         return result("skipped", f"{finding.code} is about a setting, not a value this function computes: running it shows nothing")
     if finding.node is None:
         return result("skipped", "cannot find the flagged expression in the source that ran")
     if tally.used is not None:
-        return _hit_result(tally.used, True)
+        return hit_result(tally.used, True)
     floor = outcome.get("floor")
     if finding.code.startswith("EPS3") and floor:
         return {k: v for k, v in floor.items() if k in ("status", "message", "counterexample")}
     if tally.other is not None:
-        return _hit_result(tally.other, False)
+        return hit_result(tally.other, False)
     if outcome["status"] in ("error", "skipped"):
         return {k: v for k, v in outcome.items() if k in ("status", "message", "counterexample")}
     if not probes.evaluated(finding, recorder):
         return result("not-reproduced", f"`{finding.text}` never gave a value to check (not reached, or compiled code); {outcome['message']}")
-    if function.used is not None or function.other is not None or outcome.get("floor"):
+    if function.used is None and outcome.get("floor"):
+        # What the function still shows is the floor of a clipped probability: another rule's claim, not this one's.
+        return result("not-reproduced", f"no failing case triggers `{finding.text}`; {FLOOR_CLAIM}: {outcome['message']}")
+    if function.used is not None or function.other is not None:
         return result("not-reproduced", f"no failing case triggers `{finding.text}`; the function itself: {outcome['status']}: {outcome['message']}")
     return result("not-reproduced", outcome["message"])
 
@@ -421,7 +424,7 @@ def _verify(
         if failure is not None:
             judge(lambda: Hit("float32", {}, " (result() on a fresh instance)", failure), True, exc)  # type: ignore[arg-type]
             if settled():
-                return _hit_result(function.used, True)  # type: ignore[arg-type]
+                return hit_result(function.used, True)  # type: ignore[arg-type]
     # 1. Which encoding (dense or index labels, boolean or float masks) and ranks does the function accept
     # (ordinary inputs, float32)?
     if not plan.shaped:
@@ -532,16 +535,16 @@ def _verify(
     # finding (EPS3xx), whose failure is the floor rather than a NaN.
     floor_findings = any(f.code.startswith("EPS3") and t.used is None for f, t in zip(findings, tallies))
     if function.used is not None and not floor_findings:
-        return _hit_result(function.used, True)
+        return hit_result(function.used, True)
     if subject.role != "metric" and plan.label and plan.prediction and not plan.label_index:
         floor = _floor_sweep(adapter, subject, shapes)
         if isinstance(floor, dict):
-            return {**(floor if function.used is None else _hit_result(function.used, True)), "floor": floor}
+            return {**(floor if function.used is None else hit_result(function.used, True)), "floor": floor}
         notes.append(floor)
     if function.used is not None:
-        return _hit_result(function.used, True)
+        return hit_result(function.used, True)
     if function.other is not None:
-        return _hit_result(function.other, False)
+        return hit_result(function.other, False)
     # Nothing broke.
     if grad_name:
         if adapter.gradient_skip:
@@ -665,23 +668,24 @@ def keras_class_kind(cls: type) -> str | None:
 
 
 def instantiate(cls: type, given: dict[str, Any]) -> Any:
-    """`cls(...)` with its sizes (`dim: int`, `hidden`), sub-modules (`encoder: nn.Module`) and given values
-    filled in; a dict (a skipped result) when it cannot be built."""
+    """`cls(...)` with its sizes (`num_classes`), shapes and sub-modules filled in as arguments.py fills a
+    constructor, and the given values; a dict (a skipped result) when it cannot be built."""
+    filled = {**arguments.fill(cls, arguments.identity_for(cls)), **given}
     try:
-        params = list(inspect.signature(cls).parameters.values())
+        params = set(inspect.signature(cls).parameters)
     except (TypeError, ValueError):
-        params = []
-    arguments = {n: k.value for n, k in read(None, params, constructor=True).kinds.items()}
-    arguments.update({n: v for n, v in given.items() if any(p.name == n for p in params)})
+        params = set()
+    filled = {n: v for n, v in filled.items() if n in params}
     try:
-        return cls(**arguments)
+        return cls(**filled)
     except TypeError as exc:
-        call = f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in arguments.items())})"
-        how = "without arguments" if not arguments else "with the arguments read from its signature"
+        call = f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in filled.items())})"
+        how = "without arguments" if not filled else "with the arguments read from its signature"
         return result("skipped", f"cannot instantiate `{call}` {how} ({describe(exc)}); give them in `{INPUTS_FUNCTION}()`")
 
 
-def subject_for_class(cls: type, kind: str, method: str | None = None, role: str | None = None, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
+def subject_for_class(cls: type, kind: str, role: str | None = None, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:
+    """A Keras Metric, Loss or Layer subclass, built and called as Keras calls it."""
     given = given or {}
     instance = instantiate(cls, given)
     if isinstance(instance, dict):
@@ -706,31 +710,11 @@ def subject_for_class(cls: type, kind: str, method: str | None = None, role: str
             return result("skipped", "call: expected `(y_true, y_pred)`")
         label, prediction = plan.label, plan.prediction
         return Subject(lambda t: instance(t[label], t[prediction]), plan, "loss", True)
-    # A Keras layer is called (so that its dtype policy applies); a torch module's finding in another method than
-    # forward (`RBM.free_energy`) is verified through that method.
-    name = "call" if kind == "layer" else method if method and method not in ("__init__", "forward") and callable(getattr(instance, method, None)) else "forward"
-    bound = getattr(instance, name)
-    plan = plan_for(inspect.signature(bound), role, fn=bound, given=given)
+    # A Keras layer is called, so that its dtype policy applies (a torch module: modules.subject).
+    plan = plan_for(inspect.signature(instance.call), role, fn=instance.call, given=given)
     if isinstance(plan, str):
-        return result("skipped", f"{name}: {plan}")
-    target = instance if name in ("call", "forward") else bound
-
-    def run(tensors: dict[str, Any]) -> Any:
-        if kind == "module":
-            _cast_module(instance, tensors)
-        return plan.call(target, tensors)  # type: ignore[union-attr]
-
-    return Subject(run, plan, role, plan.gradient is not None)  # type: ignore[union-attr]
-
-
-def _cast_module(module: Any, tensors: dict[str, Any]) -> None:
-    """Give a torch module's weights the dtype of its float inputs, as `.half()` or `.double()` would: a float16
-    case runs a float16 model rather than failing on mixed dtypes."""
-    torch = sys.modules["torch"]
-    dtype = next((t.dtype for t in tensors.values() if torch.is_tensor(t) and t.is_floating_point()), None)
-    weight = next(iter(module.parameters()), None)
-    if dtype is not None and weight is not None and weight.dtype != dtype:
-        module.to(dtype)
+        return result("skipped", f"call: {plan}")
+    return Subject(lambda t: plan.call(instance, t), plan, role, plan.gradient is not None)  # type: ignore[union-attr]
 
 
 def subject_for_function(fn: Callable[..., Any], role: str | None, *, overflow: bool = False, given: dict[str, Any] | None = None) -> Subject | dict[str, Any]:

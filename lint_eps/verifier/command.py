@@ -18,7 +18,7 @@ from lint_eps.runner import lint_files
 from lint_eps.settings import Settings
 from lint_eps.source import SourceError, decode_source
 
-from .remap import Span, map_span
+from .remap import Span, map_span, span_text
 from .report import Record, render_json, render_text
 from .supervisor import Batch, default_memory_limit, run_batch
 from .targets import FindingResolver, Target, TargetError, framework_missing, module_location, resolve_spec, split_spec
@@ -78,16 +78,19 @@ def _dtypes(option: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _remapped(target: Target, fixed_file: str) -> Target:
-    """The target with its findings' spans moved to where their fixes put them in the fixed copy."""
+def _remapped(target: Target, fixed_file: str) -> tuple[Target, set[tuple[str, Span]]]:
+    """The target with its findings' spans moved to where their fixes put them in the fixed copy, and the findings
+    whose code the fixes changed."""
     try:
         with open(target.abs_path, "rb") as handle:
             old = decode_source(handle.read()).text
         with open(fixed_file, encoding="utf-8") as handle:
             new = handle.read()
     except (OSError, SourceError):
-        return target
-    return replace(target, findings=tuple((code, map_span(old, new, span)) for code, span in target.findings))
+        return target, set()
+    mapped = [(code, span, map_span(old, new, span)) for code, span in target.findings]
+    changed = {(code, span) for code, span, moved in mapped if span_text(old, span) != span_text(new, moved)}
+    return replace(target, findings=tuple((code, moved) for code, _, moved in mapped)), changed
 
 
 def _prefixed(outcome: dict[str, Any], reason: str) -> dict[str, Any]:
@@ -172,6 +175,7 @@ def verify(
     dtypes = _dtypes(dtypes_option)
 
     entries: list[tuple[str | None, Target, Span | None]] = []
+    unfixable: set[tuple[str, tuple[Any, ...], Span]] = set()  # findings the linter offers no fix for
     for path, name in specs:
         if name is None:
             continue
@@ -196,6 +200,8 @@ def verify(
                 continue
             span = resolver.span(d)
             entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, span[0], span[1])), span))
+            if d.fix is None:
+                unfixable.add((d.code, entries[-1][1].key, span))
 
     unique: dict[tuple[Any, ...], Target] = {}
     preset: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -214,10 +220,13 @@ def verify(
     limit = default_memory_limit() if memory_limit is None else memory_limit * 1024 * 1024
     results = {**preset, **_run(runnable, None, timeout, limit)}
     fixed_results: dict[tuple[Any, ...], dict[str, Any]] = {}
+    rewritten: set[tuple[Any, ...]] = set()  # (target key, code, span) of findings whose code a fix changed
     if fixed:
         with tempfile.TemporaryDirectory(prefix="lint-eps-fixed-") as folder:
             changed, unchanged = _fixed_sources(runnable, settings, folder)
-            fixed_targets = [_remapped(t, changed[t.abs_path]) for t in runnable if t.abs_path in changed]
+            remapped = [(t.key, _remapped(t, changed[t.abs_path])) for t in runnable if t.abs_path in changed]
+            fixed_targets = [target for _, (target, _) in remapped]
+            rewritten = {(key, code, span) for key, (_, spans) in remapped for code, span in spans}
             fixed_results = _run(fixed_targets, changed, timeout, limit)
         for target in runnable:
             if target.abs_path in unchanged:
@@ -232,6 +241,17 @@ def verify(
             return found
         return found["findings"][keys.index((code, span))]  # type: ignore[no-any-return]
 
+    def after_fix(code: str | None, target: Target, span: Span | None) -> dict[str, Any] | None:
+        if not fixed or target.key not in fixed_results:
+            return None
+        found = outcome(fixed_results, code, target, span)
+        if code is None:
+            return found
+        if (code, target.key, span) not in unfixable:
+            return {**found, "fix": True}
+        # No fix of its own; another finding's fix may still have rewritten its code (the same statement).
+        return {**found, "fix": False, "rewritten": (target.key, code, span) in rewritten}
+
     records = [
         Record(
             code,
@@ -240,7 +260,7 @@ def verify(
             span[1] if span else target.column,
             target.function,
             outcome(results, code, target, span),
-            outcome(fixed_results, code, target, span) if fixed and target.key in fixed_results else None,
+            after_fix(code, target, span),
         )
         for code, target, span in entries
     ]

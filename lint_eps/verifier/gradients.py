@@ -8,6 +8,8 @@ the sum of its float outputs wrt every tensor input is computed (TF GradientTape
 float32 on:
 
 - logits (EPS504): every input at -100, at +100, and alternating -100/+100 (exp(-x) overflows for x < -88.7);
+  where the flagged expression never overflows there (a module whose small weights keep its pre-activation
+  `v @ W + c` small), the same at ±1e4, the edge-case grid's largest features;
 - coincident inputs (EPS505): all inputs equal to one random array (a = b: an anchor paired with itself), one
   input whose rows are all equal (the diagonal of a pairwise distance), all inputs 0.
 
@@ -29,7 +31,7 @@ from .inputs import shape_text
 
 GRADIENT_CODES = ("EPS504", "EPS505")
 AUTODIFF = ("tensorflow", "torch", "jax")
-LARGE = 100.0
+LARGE = (100.0, 1e4)  # the second only where the first never makes the flagged expression overflow
 SHAPES = ((arguments.SIZE,), (2, arguments.SIZE), (2, arguments.SIZE, arguments.SIZE))
 SEED = 20240611
 
@@ -130,14 +132,26 @@ def _identity(adapter: Any) -> Callable[[], Any] | None:
 Case = tuple[dict[str, np.ndarray], str, str]  # the inputs, what each holds, the case in words
 
 
+def _number(large: float) -> str:
+    return f"{large:.0e}".replace("e+0", "e") if large >= 1e4 else f"{large:g}"  # 100, 1e4
+
+
+def _large(names: list[str], shape: tuple[int, ...], large: float) -> list[Case]:
+    """Every input at -large, at +large, and alternating (EPS504)."""
+    shown, value = shape_text(shape), _number(large)
+    alternating = np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 1, large, -large)
+    out: list[Case] = []
+    for array, kind in ((np.full(shape, -large), f"-{value}"), (np.full(shape, large), f"+{value}"), (alternating, f"-{value}/+{value} alternating")):
+        out.append(({n: array for n in names}, kind, ", ".join(f"{n} = {kind} {shown}" for n in names)))
+    return out
+
+
 def _cases(names: list[str], shape: tuple[int, ...], codes: set[str]) -> list[Case]:
     rng = np.random.default_rng(SEED)
     out: list[Case] = []
     shown = shape_text(shape)
     if "EPS504" in codes:
-        alternating = np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 1, LARGE, -LARGE)
-        for array, kind in ((np.full(shape, -LARGE), "-100"), (np.full(shape, LARGE), "+100"), (alternating, "-100/+100 alternating")):
-            out.append(({n: array for n in names}, kind, ", ".join(f"{n} = {kind} {shown}" for n in names)))
+        out.extend(_large(names, shape, LARGE[0]))
     if "EPS505" in codes:
         point = rng.normal(size=shape)
         if len(names) > 1:
@@ -241,30 +255,35 @@ def _check(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, indices: 
     reached: set[int] = set()  # findings whose expression reached its singular point in some case
     flowed = False
     raised: list[str] = []
-    for values, kind, text in cases:
+    larges = [LARGE[0]]
+    position = 0
+    while position < len(cases):
+        values, kind, text = cases[position]
+        position += 1
         try:
             outputs, grads = _gradients(adapter, fn, values, recorder)
         except Exception as exc:  # noqa: BLE001 - counted and named in the message
             raised.append(describe(exc))
-            continue
-        flowed = flowed or any(g is not None for g in grads.values())
-        reached.update(i for i in indices if _at_singular_point(watch.findings[i], recorder))
-        bad = [(n, nonfinite([g])) for n, g in grads.items() if g is not None and nonfinite([g])]
-        if not bad:
-            continue
-        failure = "; ".join(f"{what} gradient wrt {name}" for name, what in bad)
-        for index in indices:
-            finding = watch.findings[index]
-            if index in hits:
-                continue
-            trigger = _at_singular_point(finding, recorder)
-            if trigger:
-                evidence = f"`{finding.text}` {trigger}"
-                inputs = {n: {"shape": list(shape), "values": kind} for n in names}
-                output = f" (the output is {nonfinite(outputs)})" if nonfinite(outputs) else " (the output is finite)"
-                message = f"gradient is {bad[0][1]} at {text} in float32{output}; {evidence} there{built}"
-                hits[index] = result("confirmed", message, {"dtype": "float32", "inputs": inputs, "failure": failure, "evidence": evidence})
-    families = " and ".join(f for c, f in (("EPS504", "logits ±100"), ("EPS505", "coincident inputs")) if c in codes)
+        else:
+            flowed = flowed or any(g is not None for g in grads.values())
+            reached.update(i for i in indices if _at_singular_point(watch.findings[i], recorder))
+            bad = [(n, nonfinite([g])) for n, g in grads.items() if g is not None and nonfinite([g])]
+            for index in indices if bad else ():
+                finding = watch.findings[index]
+                trigger = _at_singular_point(finding, recorder) if index not in hits else None
+                if trigger:
+                    evidence = f"`{finding.text}` {trigger}"
+                    inputs = {n: {"shape": list(shape), "values": kind} for n in names}
+                    output = f" (the output is {nonfinite(outputs)})" if nonfinite(outputs) else " (the output is finite)"
+                    message = f"gradient is {bad[0][1]} at {text} in float32{output}; {evidence} there{built}"
+                    failure = "; ".join(f"{what} gradient wrt {name}" for name, what in bad)
+                    hits[index] = result("confirmed", message, {"dtype": "float32", "inputs": inputs, "failure": failure, "evidence": evidence})
+        # Every case run, and an EPS504 expression never overflowed: the inputs were too small for its weights.
+        unreached = [i for i in indices if i not in hits and i not in reached and str(target["findings"][i]["code"]).startswith("EPS504")]
+        if position == len(cases) and unreached and len(larges) < len(LARGE):
+            larges.append(LARGE[len(larges)])
+            cases.extend(_large(names, shape, larges[-1]))
+    families = " and ".join(f for c, f in (("EPS504", "logits " + " and ".join(f"±{_number(v)}" for v in larges)), ("EPS505", "coincident inputs")) if c in codes)
     if not flowed:
         quiet = result("not-reproduced", f"no gradient flows to {', '.join(names)} on {len(cases)} cases ({families}, float32){built}")
     else:

@@ -3,8 +3,8 @@
 Runs in the worker. A confusion matrix gets square non-negative integer matrices (one with an all-zero row),
 a mask gets booleans, a tensor of features or log-space values (`x`, `v`, `embeddings`, `log_weights`) gets
 values of any sign and size, a `params` dict gets the keys the code reads from it (`params["w"]`, a matrix when
-it is multiplied with `@`), a constructor's sizes (`dim: int`, `hidden`) get small integers and a sub-module
-(`encoder: nn.Module`) the identity. What cannot be read this way is given by the user (`given`).
+it is multiplied with `@`), a size (`dim: int`) a small integer and a sub-module (`encoder: nn.Module`) the
+identity (a constructor's parameters: arguments.py). What cannot be read this way is given by the user (`given`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,6 @@ FEATURE = re.compile(
 )
 NOT_A_TENSOR = re.compile(r"_(shape|shapes|size|sizes|dim|dims|len|length|units|classes)$")
 PARAMS = frozenset({"params", "parameters", "variables", "theta", "weights_dict", "state_dict"})
-# Sizes of a constructor (`Model(dim, hidden)`), filled with SIZE when they have no default.
-SIZE_NAME = re.compile(
-    r"^(dim|\w+_dim|dims|d_\w+|hidden|visible|features|in_features|out_features|in_channels|out_channels|channels|"
-    r"classes|n_\w+|num_\w+|\w+_size|size|heads|units|width|depth|vocab)$"
-)
-
 
 @dataclass(frozen=True)
 class Kind:
@@ -109,7 +103,7 @@ def params_keys(fn: Callable[..., Any], name: str) -> tuple[tuple[str, bool], ..
     return tuple(keys.items())
 
 
-def read(fn: Callable[..., Any] | None, params: list[inspect.Parameter], *, constructor: bool = False) -> Reading:
+def read(fn: Callable[..., Any] | None, params: list[inspect.Parameter]) -> Reading:
     """The kinds of the required parameters of `fn` that are neither labels nor predictions by name (the caller
     decides those), as far as names, annotations and the source tell."""
     reading = Reading()
@@ -120,10 +114,8 @@ def read(fn: Callable[..., Any] | None, params: list[inspect.Parameter], *, cons
         special = by_name(param)
         if _is_module_annotation(param):
             reading.kinds[param.name] = Kind("fixed", value=sys.modules["torch"].nn.Identity())
-        elif annotation == "int" or (constructor and SIZE_NAME.match(param.name.lower())):
+        elif annotation == "int":
             reading.kinds[param.name] = Kind("fixed", value=SIZE)
-        elif constructor:
-            continue
         elif special:
             reading.kinds[param.name] = Kind(special)
         elif param.name.lower() in PARAMS:

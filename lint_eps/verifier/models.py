@@ -52,8 +52,7 @@ def verify(adapter: Any, fn: Callable[..., Any], target: dict[str, Any], texts: 
     if adapter.name == "tensorflow":
         outcome = _keras_builder(fn)
     elif adapter.name == "torch":
-        binary = any(re.search(r"bce|binary|sigmoid", t, re.IGNORECASE) for t in texts) or not texts
-        outcome = _torch_step(adapter.torch, fn, binary)
+        outcome = _torch_step(adapter.torch, fn, is_binary(texts))
     else:
         return None
     if outcome.pop("no_model", False) and not applies(target):
@@ -61,6 +60,12 @@ def verify(adapter: Any, fn: Callable[..., Any], target: dict[str, Any], texts: 
     each = {k: outcome[k] for k in ("status", "message", "counterexample")}
     other = result("skipped", "not a model-level finding, and the function has no prediction parameter to fill")
     return {**outcome, "findings": [each if str(f["code"]).startswith(MODEL_CODES) else other for f in target.get("findings") or []]}
+
+
+def is_binary(texts: list[str]) -> bool:
+    """Whether the flagged source says a binary loss (a sigmoid, BCE), so that the head gets one unit; else a
+    multi-class one (SIZE classes). With nothing flagged (a named function), binary."""
+    return any(re.search(r"bce|binary|sigmoid", t, re.IGNORECASE) for t in texts) or not texts
 
 
 def _no_model(message: str) -> dict[str, Any]:
@@ -72,10 +77,10 @@ def _no_model(message: str) -> dict[str, Any]:
 Row = tuple[float, bool, float, float, float | None, float]
 
 
-def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str], built: str, shapes: dict[str, Any]) -> dict[str, Any]:
-    """rows: (a, labels wrong?, reported loss, exact loss, max |gradient| of each wrt the head's kernel; None: the
-    code computes no gradient), right labels first. `labels`: how the right and the wrong labels are set; `shapes`:
-    of the input and the logits, for the counterexample."""
+def judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str], built: str, shapes: dict[str, Any], wrt: str = "the last layer's kernel") -> dict[str, Any]:
+    """rows: (a, labels wrong?, reported loss, exact loss, max |gradient| of each wrt `wrt`, the head's kernel; None:
+    the code computes no gradient), right labels first. `labels`: how the right and the wrong labels are set;
+    `shapes`: of the input and the logits, for the counterexample. Also exact_loss.py's report."""
     for a, wrong, reported, exact, grad, exact_grad in rows:
         off = not math.isfinite(reported) or abs(reported - exact) > TOLERANCE * abs(exact)
         stalled = grad is not None and (grad == 0 < exact_grad or not math.isfinite(grad))
@@ -88,10 +93,10 @@ def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str]
             gradient = "is 0" if grad == 0 else f"max |g| {grad:.2g}" if math.isfinite(grad) else f"is {'nan' if math.isnan(grad) else 'inf'}"
         failure = f"reported loss {reported:.5g}, exact loss {exact:.5g}{factor}"
         message = (
-            f"{failure} at logits ±{a:g} ({labels[wrong]}; {head}, float32); gradient wrt the last layer's kernel {gradient} "
+            f"{failure} at logits ±{a:g} ({labels[wrong]}; {head}, float32); gradient wrt {wrt} {gradient} "
             f"(exact loss: max |g| {exact_grad:.2g}); {built}"
         )
-        inputs = _inputs(shapes, a, labels[wrong])
+        inputs = logit_inputs(shapes, a, labels[wrong])
         return result("confirmed", "; ".join([message, *notes]), {"dtype": "float32", "inputs": inputs, "failure": failure})
     a, _, reported, exact, _, _ = rows[0]
     swept = ", ".join(f"±{r[0]:g}" for r in rows if not r[1])
@@ -102,7 +107,7 @@ def _judge(rows: list[Row], labels: tuple[str, str], head: str, notes: list[str]
     return result("not-reproduced", "; ".join([message, *notes]))
 
 
-def _inputs(shapes: dict[str, Any], a: float, setting: str) -> dict[str, Any]:
+def logit_inputs(shapes: dict[str, Any], a: float, setting: str) -> dict[str, Any]:
     return {
         "x": {"shape": shapes["x"], "values": shapes.get("x values", "random normal")},
         "logits": {"shape": shapes["logits"], "values": f"±{a:g} ({setting.split(';')[0]})"},
@@ -224,7 +229,7 @@ def _keras_builder(fn: Callable[..., Any]) -> dict[str, Any]:
     if keras.config.epsilon() != 1e-7:  # a global set by the code (EPS401/EPS402) changes the clip
         notes.insert(0, f"keras.config.epsilon() is {keras.config.epsilon():g} here, not the default 1e-07")
     shapes = {"x": [BATCH, *[d or 8 for d in model.inputs[0].shape[1:]]], "logits": [BATCH, *[d or 8 for d in model.outputs[0].shape[1:]]]}
-    return _judge(rows, labels, f"the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
+    return judge(rows, labels, f"the last layer `{head.name}` set to output them", notes, text, shapes)  # type: ignore[arg-type]
 
 
 def _keras_losses(keras: Any, tf: Any, model: Any, logits_model: Any, head: Any, exact_loss: Any, x: Any, kind: str, label: float, caught: list[Any]) -> list[float]:
@@ -246,7 +251,7 @@ def _keras_losses(keras: Any, tf: Any, model: Any, logits_model: Any, head: Any,
         exact_grad = tape.gradient(exact, head.kernel)
     finally:
         head.activation = activation
-    return [float(reported), float(exact), _max_abs(grad), _max_abs(exact_grad)]
+    return [float(reported), float(exact), max_abs(grad), max_abs(exact_grad)]
 
 
 def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
@@ -258,7 +263,7 @@ def _labels(tf: Any, y_pred: Any, kind: str, label: float) -> Any:
     return tf.one_hot(classes, shape[-1], dtype=y_pred.dtype) if kind == "categorical" else classes
 
 
-def _max_abs(grad: Any) -> float:
+def max_abs(grad: Any) -> float:
     if grad is None:
         return 0.0
     array = np.asarray(grad.numpy() if hasattr(grad, "numpy") else grad, dtype=np.float64)
@@ -268,14 +273,17 @@ def _max_abs(grad: Any) -> float:
 
 
 # -- PyTorch --------------------------------------------------------------------------------------------------
-def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, Any]:
+def step_roles(fn: Callable[..., Any]) -> dict[str, str] | str:
+    """What each required parameter of a training step holds ("model", "batch", "x", "y", "optimizer"), or why `fn`
+    is not one: a parameter none of these, or no model to give logits. Shared with steps.py, whose function-level
+    checks fill a training step the same way."""
     import inspect
 
     name = getattr(fn, "__name__", "the function")
     try:
         parameters = [p for p in inspect.signature(fn).parameters.values() if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     except (TypeError, ValueError) as exc:
-        return result("skipped", f"no signature to read ({describe(exc)})")
+        return f"no signature to read ({describe(exc)})"
     roles = {}
     for p in parameters:
         lower = p.name.lower()
@@ -284,40 +292,70 @@ def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, A
             else "y" if TARGET_NAMES.match(lower) else "optimizer" if OPTIMIZER_NAMES.match(lower) else None
         )
         if role is None:
-            return _no_model(f"no prediction parameter to fill, and `{p.name}` of {name} is not a model, a batch, inputs, targets or an optimizer")
+            return f"`{p.name}` of {name} is not a model, a batch, inputs, targets or an optimizer"
         roles[p.name] = role
     if "model" not in roles.values():
-        return _no_model(f"no prediction parameter to fill, and {name} takes no model to give confident logits")
-    units = 1 if binary else arguments.SIZE
-    labels = ("labels 1/0", "labels 0/1: confident mistakes") if binary else (f"label i at class i of {units}", f"label i+1 at class i of {units}: confident mistakes")
+        return f"{name} takes no model to give confident logits"
+    return roles
+
+
+def step_arguments(torch: Any, roles: dict[str, str], a: float, binary: bool, wrong: bool) -> tuple[dict[str, Any], Any, Any, Any]:
+    """The keyword arguments of one call of a training step whose model is a linear head with logits ±a
+    (`_torch_head`), its batch `(x, y)` and an SGD optimizer with learning rate 0: (kwargs, head, x, y)."""
+    head, x, y = _torch_head(torch, a, binary, wrong)
+    values = {"model": head, "batch": (x, y), "x": x, "y": y, "optimizer": torch.optim.SGD(head.parameters(), lr=0.0)}
+    return {p: values[role] for p, role in roles.items()}, head, x, y
+
+
+def step_call(fn: Callable[..., Any], roles: dict[str, str]) -> str:
+    """The call as the messages write it: `train_step(model=Linear head, batch=(x, y), optimizer=SGD(lr=0))`."""
+    return f"{getattr(fn, '__name__', 'the function')}({', '.join(f'{p}={_TORCH_WORDS[role]}' for p, role in roles.items())})"
+
+
+def _torch_step(torch: Any, fn: Callable[..., Any], binary: bool) -> dict[str, Any]:
+    roles = step_roles(fn)
+    if isinstance(roles, str):
+        return result("skipped", roles) if roles.startswith("no signature") else _no_model(f"no prediction parameter to fill, and {roles}")
+    labels = step_labels(binary)
+    call = step_call(fn, roles)
     rows: list[Row] = []
     for wrong in (False, True):
         for a in LOGITS:
-            head, x, y = _torch_head(torch, a, binary, wrong)
-            values = {"model": head, "batch": (x, y), "x": x, "y": y, "optimizer": torch.optim.SGD(head.parameters(), lr=0.0)}
-            call = f"{name}({', '.join(f'{p}={_TORCH_WORDS[role]}' for p, role in roles.items())})"
+            kwargs, head, x, y = step_arguments(torch, roles, a, binary, wrong)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    returned = fn(**{p: values[role] for p, role in roles.items()})
+                    returned = fn(**kwargs)
             except RuntimeError as exc:
                 if "between 0 and 1" in str(exc):  # F.binary_cross_entropy given logits outside [0, 1]
                     failure = describe(exc)
-                    inputs = _inputs({"x": list(x.shape), "logits": [BATCH, 1], "x values": "-1/+1 in feature 0, else 0"}, a, labels[wrong])
+                    inputs = logit_inputs(step_shapes(x, binary), a, labels[wrong])
                     return result("confirmed", f"{failure} at logits ±{a:g} ({labels[wrong]}, float32); {call}", {"dtype": "float32", "inputs": inputs, "failure": failure})
                 return result("error", f"{call} raised {describe(exc)}")
-            reported = _scalar(torch, returned)
+            reported = scalar(torch, returned)
             if reported is None:
                 return result("skipped", f"{call} returned {type(returned).__name__}, not the loss: nothing to compare")
-            grad = _max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
+            grad = max_abs(head.weight.grad.detach().numpy()) if head.weight.grad is not None else None
             # The exact loss: the framework's with-logits loss on the same float32 logits (what the fix computes).
             weight = head.weight.detach().clone().requires_grad_(True)
             logits = torch.nn.functional.linear(x, weight, head.bias.detach())
             exact = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) if binary else torch.nn.functional.cross_entropy(logits, y)
             (exact_grad,) = torch.autograd.grad(exact, [weight])
-            rows.append((a, wrong, reported, float(exact), grad, _max_abs(exact_grad.numpy())))
-    shapes = {"x": list(x.shape), "logits": [int(x.shape[0]), units], "x values": "-1/+1 in feature 0, else 0" if binary else "one-hot rows"}
-    return _judge(rows, labels, "a linear head set to output them", [], call, shapes)
+            rows.append((a, wrong, reported, float(exact), grad, max_abs(exact_grad.numpy())))
+    return judge(rows, labels, "a linear head set to output them", [], call, step_shapes(x, binary))
+
+
+def step_labels(binary: bool) -> tuple[str, str]:
+    """How the right and the wrong labels of `_torch_head` are set, in words."""
+    if binary:
+        return ("labels 1/0", "labels 0/1: confident mistakes")
+    return (f"label i at class i of {arguments.SIZE}", f"label i+1 at class i of {arguments.SIZE}: confident mistakes")
+
+
+def step_shapes(x: Any, binary: bool) -> dict[str, Any]:
+    """The shapes of `_torch_head`'s batch and logits, for a counterexample (`logit_inputs`)."""
+    units = 1 if binary else arguments.SIZE
+    return {"x": list(x.shape), "logits": [int(x.shape[0]), units], "x values": "-1/+1 in feature 0, else 0" if binary else "one-hot rows"}
 
 
 def _torch_head(torch: Any, a: float, binary: bool, wrong: bool) -> tuple[Any, Any, Any]:
@@ -343,7 +381,7 @@ def _torch_head(torch: Any, a: float, binary: bool, wrong: bool) -> tuple[Any, A
 _TORCH_WORDS = {"model": "Linear head", "batch": "(x, y)", "x": "x", "y": "y", "optimizer": "SGD(lr=0)"}
 
 
-def _scalar(torch: Any, value: Any) -> float | None:
+def scalar(torch: Any, value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if torch.is_tensor(value) and value.numel() == 1 and value.is_floating_point():

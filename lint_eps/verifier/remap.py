@@ -77,3 +77,9 @@ def map_span(old: str, new: str, span: Span) -> Span:
     # A span across several blocks: compare the whole texts.
     new_start, new_end = _map(old, new, start, "start"), _map(old, new, end, "end")
     return (*_position(new_starts, new_start), *_position(new_starts, new_end))
+
+
+def span_text(text: str, span: Span) -> str:
+    """The text `span` covers (to tell whether a fix changed a finding's code)."""
+    starts = _starts(text)
+    return text[_offset(starts, span[0], span[1]) : _offset(starts, span[2], span[3])]

@@ -19,7 +19,7 @@ class Record:
     column: int | None
     function: str | None  # path::qualname
     outcome: dict[str, Any]  # status, message, counterexample
-    fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed)
+    fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed); "fix": False where the linter has none
 
     @property
     def status(self) -> str:
@@ -37,9 +37,7 @@ class Record:
         }
         if with_fixed:
             data["fixed"] = (
-                {"status": self.fixed["status"], "counterexample": self.fixed.get("counterexample"), "message": self.fixed["message"]}
-                if self.fixed is not None
-                else None
+                {k: self.fixed[k] for k in ("status", "counterexample", "message", "fix", "rewritten") if k in self.fixed} if self.fixed is not None else None
             )
         return data
 
@@ -56,9 +54,18 @@ def render_text(records: list[Record], with_fixed: bool) -> str:
         subject = r.function or "(module level)"
         lines.append(f"{where}{code}{subject}: {r.status}: {r.outcome['message']}")
         if with_fixed and r.fixed is not None:
-            lines.append(f"    after fix: {r.fixed['status']}: {r.fixed['message']}")
+            lines.append(f"    after fix: {_no_fix(r.fixed)}{r.fixed['status']}: {r.fixed['message']}")
     lines.append(summary(records, with_fixed))
     return "\n".join(lines) + "\n"
+
+
+def _no_fix(fixed: dict[str, Any]) -> str:
+    """What the after-fix line says first for a finding the linter has no fix for."""
+    if fixed.get("fix") is not False:
+        return ""
+    if fixed.get("rewritten"):
+        return "no fix for this finding, but another finding's fix rewrote its code: "
+    return "no fix for this finding, the code is unchanged there: "
 
 
 def summary(records: list[Record], with_fixed: bool) -> str:
@@ -69,5 +76,7 @@ def summary(records: list[Record], with_fixed: bool) -> str:
     line = f"Verified {len(records)} finding{'s' if len(records) != 1 else ''}: {text}."
     if with_fixed:
         fixed = Counter(r.fixed["status"] for r in records if r.fixed is not None)
-        line += " After fixes: " + (", ".join(f"{fixed[s]} {s}" for s in STATUSES if fixed[s]) or "nothing") + "."
+        unfixed = Counter(r.fixed["status"] for r in records if r.fixed is not None and r.fixed.get("fix") is False)
+        counts_text = [f"{fixed[s]} {s}" + (f" ({unfixed[s]} with no fix)" if unfixed[s] else "") for s in STATUSES if fixed[s]]
+        line += " After fixes: " + (", ".join(counts_text) or "nothing") + "."
     return line

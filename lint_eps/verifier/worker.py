@@ -132,7 +132,7 @@ def verify_target(adapter: Any, module: Any, target: dict[str, Any], module_file
 
 
 def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, table: dict[str, Any]) -> dict[str, Any]:
-    from . import checks, models, modules
+    from . import checks, exact_loss, models, modules, steps
     from .given import given_for
 
     kind = target["kind"]
@@ -160,21 +160,25 @@ def _verify_object(adapter: Any, obj: Any, target: dict[str, Any], watch: Any, t
         if class_kind is None:
             where = f"`{target['method']}` is a method of `{obj.__name__}`, which" if target.get("method") else f"`{obj.__name__}`"
             return checks.result("skipped", f"{where} is not a Keras Metric, Loss or Layer, or a torch Module, so there is nothing to call it on")
-        subject = checks.subject_for_class(obj, class_kind, target.get("method"), target.get("role"), given_for(table, target["attr"]))
-        if class_kind == "module" and isinstance(subject, dict):
-            subject = modules.subject(adapter.torch, obj, target)  # built with its sizes, the flagged method called
+        if class_kind == "module":  # built with its sizes, the flagged method called
+            subject = modules.subject(adapter.torch, obj, target, given_for(table, target["attr"]))
+        else:
+            subject = checks.subject_for_class(obj, class_kind, target.get("role"), given_for(table, target["attr"]))
     elif callable(obj):
         overflow = any(str(f.get("code", "")).startswith("EPS50") for f in target.get("findings") or [])
         given = given_for(table, f"{target['attr']}.{target['inner']}" if target.get("inner") else None, target.get("inner") or target["attr"])
         subject = checks.subject_for_function(obj, target.get("role"), overflow=overflow, given=given)
         if isinstance(subject, dict) and (models.applies(target) or not target.get("findings")):  # a model builder or training step
             return models.verify(adapter, obj, target, [f.text for f in watch.findings] if watch else []) or subject
+        if isinstance(subject, dict):  # a training step's own findings: run through the step (steps.py)
+            return steps.verify(adapter, obj, target, watch) or subject
     else:
         return checks.result("skipped", f"`{target['attr']}` is a {type(obj).__name__}, not a function or class")
     if isinstance(subject, dict):
         return subject
     budget = target["timeout"] * checks.BUDGET_SHARE if target.get("timeout") else None
-    return checks.verify(adapter, subject, tuple(target.get("dtypes") or checks.DTYPES), watch, budget)
+    outcome = checks.verify(adapter, subject, tuple(target.get("dtypes") or checks.DTYPES), watch, budget)
+    return exact_loss.amend(adapter, subject, target, watch, outcome)  # EPS301: a wrong loss value, not a NaN
 
 
 def main(argv: list[str]) -> int:
