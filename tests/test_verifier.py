@@ -626,3 +626,7 @@ def test_a_function_defined_in_a_notebook_cell(tmp_path: Path):
         ("balanced_accuracy", "confirmed", "`tn / neg` is nan"),
         ("balanced_accuracy", "confirmed", "`tp / pos` is nan"),
     ]
+    # Each finding is shown where the linter shows it: in its cell (the fourth; row 6 of that cell).
+    assert sorted((r["location"]["cell"], r["location"]["row"], r["location"]["column"]) for r in json.loads(every.stdout)) == [(4, 6, 19), (4, 6, 30)]
+    text = verify(str(path)).stdout
+    assert f"{path}:cell 4:6:19: EPS101" in text and f"{path}:cell 4:6:30: EPS101" in text

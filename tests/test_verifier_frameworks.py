@@ -25,7 +25,7 @@ needs_all = pytest.mark.skipif(not HAS_ALL, reason="needs the test extra: tensor
 EXPLAINED = {("examples/keras_segmentation.py", 72, 42, "EPS301")}
 # The fixed source still fails here: the fix moves 1e-10 after the subtraction, finite in float32, but 1e-10 is 0 in
 # float16, which this module computes in (mixed_float16), so log(0) stays.
-FIX_NOT_ENOUGH = ("examples/jax_mixed_precision.py", 16, 30, "EPS403")
+JAX_BESIDE_A_KERAS_POLICY = ("examples/jax_mixed_precision.py", 16, 30, "EPS403")
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +184,10 @@ def test_assigned_setter_changes_nothing_and_breaks_the_setter(examples):
 def test_fixed_source_is_clean_wherever_a_fix_applies(examples):
     for key, record in examples.items():
         fixed = record["fixed"]
-        if key == FIX_NOT_ENOUGH:
-            assert fixed["status"] == "confirmed", fixed
+        if key == JAX_BESIDE_A_KERAS_POLICY:
+            # The module sets Keras's mixed_float16 policy for its Keras layer; the JAX function beside it does not
+            # compute in float16, where the moved 1e-10 still underflows: a failure in a dtype it does not use.
+            assert fixed["status"] == "unused-dtype", fixed
             assert fixed["counterexample"]["dtype"] == "float16"
             continue
         if fixed["fix"] is False:

@@ -175,6 +175,9 @@ def verify(
     dtypes = _dtypes(dtypes_option)
 
     entries: list[tuple[str | None, Target, Span | None]] = []
+    # Where each finding is shown: the linter's own location (`cell N:row:col` in a notebook), not the row in the
+    # program of its code cells that `span` counts in.
+    shown: dict[tuple[str, Span], tuple[int, int, int | None]] = {}
     unfixable: set[tuple[str, tuple[Any, ...], Span]] = set()  # findings the linter offers no fix for
     for path, name in specs:
         if name is None:
@@ -199,6 +202,7 @@ def verify(
             if d.code.startswith(ENGINE_CODES):
                 continue
             span = resolver.span(d)
+            shown[(d.code, span)] = (d.location.row, d.location.column, d.location.cell)
             entries.append((d.code, _setting(d.code, resolver.resolve(d.filename, span[0], span[1])), span))
             if d.fix is None:
                 unfixable.add((d.code, entries[-1][1].key, span))
@@ -252,18 +256,15 @@ def verify(
         # No fix of its own; another finding's fix may still have rewritten its code (the same statement).
         return {**found, "fix": False, "rewritten": (target.key, code, span) in rewritten}
 
-    records = [
-        Record(
-            code,
-            target.path,
-            span[0] if span else target.row,
-            span[1] if span else target.column,
-            target.function,
-            outcome(results, code, target, span),
-            after_fix(code, target, span),
-        )
-        for code, target, span in entries
-    ]
+    def place(code: str | None, target: Target, span: Span | None) -> tuple[int | None, int | None, int | None]:
+        if code is not None and span is not None and (code, span) in shown:
+            return shown[(code, span)]
+        return (span[0], span[1], None) if span else (target.row, target.column, None)
+
+    records = []
+    for code, target, span in entries:
+        row, column, cell = place(code, target, span)
+        records.append(Record(code, target.path, row, column, target.function, outcome(results, code, target, span), after_fix(code, target, span), cell))
     if output_format == "json":
         click.echo(render_json(records, fixed), nl=False)
     else:

@@ -20,6 +20,7 @@ class Record:
     function: str | None  # path::qualname
     outcome: dict[str, Any]  # status, message, counterexample
     fixed: dict[str, Any] | None = None  # the same for the fixed source (with --fixed); "fix": False where the linter has none
+    cell: int | None = None  # in a notebook: the code cell `row` counts in (as the linter reports it)
 
     @property
     def status(self) -> str:
@@ -29,7 +30,7 @@ class Record:
         data: dict[str, Any] = {
             "code": self.code,
             "filename": self.filename,
-            "location": {"row": self.row, "column": self.column} if self.row is not None else None,
+            "location": ({"row": self.row, "column": self.column} | ({"cell": self.cell} if self.cell is not None else {})) if self.row is not None else None,
             "function": self.function,
             "status": self.outcome["status"],
             "counterexample": self.outcome.get("counterexample"),
@@ -49,7 +50,8 @@ def render_json(records: list[Record], with_fixed: bool) -> str:
 def render_text(records: list[Record], with_fixed: bool) -> str:
     lines: list[str] = []
     for r in records:
-        where = f"{r.filename}:{r.row}:{r.column}: " if r.row is not None else f"{r.filename}: "
+        cell = f"cell {r.cell}:" if r.cell is not None else ""
+        where = f"{r.filename}:{cell}{r.row}:{r.column}: " if r.row is not None else f"{r.filename}: "
         code = f"{r.code} " if r.code else ""
         subject = r.function or "(module level)"
         lines.append(f"{where}{code}{subject}: {r.status}: {r.outcome['message']}")

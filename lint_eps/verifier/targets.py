@@ -81,7 +81,6 @@ def split_spec(argument: str) -> tuple[str, str | None]:
 class SourceFile:
     path: str
     tree: ast.Module
-    dtypes: tuple[str, ...]
 
     @classmethod
     def read(cls, path: str) -> "SourceFile":
@@ -98,7 +97,7 @@ class SourceFile:
             raise TargetError(f"cannot read {path}: {exc.message}") from None
         except (SourceError, SyntaxError, ValueError) as exc:
             raise TargetError(f"cannot parse {path}: {getattr(exc, 'msg', None) or exc}") from None
-        return cls(path, tree, dtypes_used(tree))
+        return cls(path, tree)
 
 
 def framework_missing(framework: str) -> str | None:
@@ -139,7 +138,7 @@ def _role(*names: str) -> str | None:
 
 def _target(source: SourceFile, display: str, chain: list[Definition], row: int, column: int) -> Target:
     framework = framework_of(source.tree, chain[0] if chain else None)
-    base = dict(path=display, abs_path=os.path.abspath(source.path), framework=framework, dtypes=source.dtypes, row=row, column=column)
+    base = dict(path=display, abs_path=os.path.abspath(source.path), framework=framework, dtypes=dtypes_used(source.tree, framework), row=row, column=column)
     if not chain:
         return Target(qualname=None, kind="none", skip="not inside a function or class", **base)  # type: ignore[arg-type]
     names = [n.name for n in chain]

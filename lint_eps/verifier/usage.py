@@ -73,20 +73,26 @@ def framework_of(tree: ast.Module, definition: ast.AST | None = None) -> str:
     return _pick(_uses(tree, aliases)) or _pick(Counter(aliases.values())) or "numpy"
 
 
-def dtypes_used(tree: ast.Module) -> tuple[str, ...]:
+def dtypes_used(tree: ast.Module, framework: str | None = None) -> tuple[str, ...]:
     """float32 and float64, plus float16/bfloat16 where the module names them: in a name or attribute
     (`tf.float16`, `model.half()`, `torch.bfloat16`, `torch.autocast`), or in a string other than a docstring
-    (`"mixed_float16"`, `dtype="bfloat16"`)."""
+    (`"mixed_float16"`, `dtype="bfloat16"`). With `framework` (the target's), only the top-level statements that
+    use that framework, or none, count: a Keras `mixed_float16` policy is not the dtype of a JAX function beside
+    it."""
     found: set[str] = set()
     docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
-    for node in ast.walk(tree):
-        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
-        if name in LOW_PRECISION_NAMES:
-            found.update(LOW_PRECISION_NAMES[name])
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            text = node.value.lower()
-            if "bfloat16" in text:
-                found.add("bfloat16")
-            if "float16" in text.replace("bfloat16", ""):
-                found.add("float16")
+    aliases = import_aliases(tree) if framework is not None else {}
+    for statement in tree.body:
+        if framework is not None and _pick(_uses(statement, aliases)) not in (None, framework):
+            continue
+        for node in ast.walk(statement):
+            name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+            if name in LOW_PRECISION_NAMES:
+                found.update(LOW_PRECISION_NAMES[name])
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                text = node.value.lower()
+                if "bfloat16" in text:
+                    found.add("bfloat16")
+                if "float16" in text.replace("bfloat16", ""):
+                    found.add("float16")
     return DEFAULT_DTYPES + tuple(d for d in LOW_PRECISION if d in found)
