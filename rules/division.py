@@ -690,6 +690,9 @@ class UnguardedDivision(_DivisionRule):
         # Keras 3's own dice: epsilon in the denominator.
         "import keras\nfrom keras import ops\n\ndef dice(y_true, y_pred):\n    intersection = ops.sum(y_true * y_pred)\n"
         "    return 1 - ops.divide(2.0 * intersection, ops.sum(y_true) + ops.sum(y_pred) + keras.config.epsilon())\n",
+        # A distribution renormalised by its own sum, in place as out of place (PyG's MemPooling KL target).
+        "import torch\n\ndef kl_loss(S):\n    P = S ** 2\n    P /= P.sum(dim=2, keepdim=True)\n"
+        "    return torch.nn.functional.kl_div(S.log(), P, reduction='batchmean')\n",
         # Smooth term on both sides (the classic Keras dice_coef).
         "from keras import backend as K\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    y_true_f = K.flatten(y_true)\n"
         "    y_pred_f = K.flatten(y_pred)\n    intersection = K.sum(y_true_f * y_pred_f)\n"
@@ -1109,9 +1112,11 @@ def _odds(division: Division) -> bool:
 
 def _renormalises(division: Division, den: Denominator, context) -> bool:  # type: ignore[no-untyped-def]
     """`x / sum(x, axis, keepdims=True)`: renormalising a distribution by its own sum (Keras's categorical
-    crossentropy does this). Norms are not exempt: a zero feature vector is valid input, use l2_normalize."""
+    crossentropy does this). Norms are not exempt: a zero feature vector is valid input, use l2_normalize.
+    In place too: `p /= p.sum(dim, keepdim=True)` divides the target by its own sum."""
     source = den.source
-    if division.numerator is None or not isinstance(source, cst.Call):
+    numerator = division.node.target if isinstance(division.node, cst.AugAssign) else division.numerator
+    if numerator is None or not isinstance(source, cst.Call):
         return False
     leaf = (call_name(source, context) or method_name(source, context) or "").rsplit(".", 1)[-1]
     if leaf not in ("sum", "reduce_sum", "nansum"):
@@ -1119,7 +1124,7 @@ def _renormalises(division: Division, den: Denominator, context) -> bool:  # typ
     operand = arg(source, 0) if context.callee(source) else getattr(source.func, "value", None)
     if operand is None:
         return False
-    return context.code(strip_parens(operand)) == context.code(strip_parens(division.numerator))
+    return context.code(strip_parens(operand)) == context.code(strip_parens(numerator))
 
 
 def _inside(node: cst.CSTNode, root: cst.CSTNode) -> bool:

@@ -39,6 +39,7 @@ from ..tables.division import (
     CONFUSION_MATRIX_NAMES,
     COUNT_NAMES,
     MAXIMUM_FUNCTIONS,
+    ONE_HOT_FUNCTIONS,
     PASSTHROUGH_FUNCTIONS,
     PASSTHROUGH_METHODS,
     POSITIVE_FUNCTIONS,
@@ -466,6 +467,8 @@ class _Classifier:
                 selected = strip_parens(binding.value) if binding is not None and binding.value is not None else None
                 if isinstance(selected, cst.Subscript) and self._filtered(selected):
                     return _GUARDED  # `x = f[f.sum(1) != 0]` then `norm(x)`: the zero rows were dropped
+            if self._one_hot(bare) and not _axis_given(node, name):
+                return _GUARDED  # `F.one_hot(y, n).float().sum()`: one 1 per row, the number of rows
             if self._confusion_marginal(bare):
                 return _CONST  # the sum of a confusion matrix's row (or column) sums is the number of samples
             inner = self.classify(operand, depth + 1)
@@ -673,12 +676,48 @@ class _Classifier:
         operand = strip_parens(operand) if operand is not None else None
         return leaf in ("sum", "reduce_sum") and isinstance(operand, cst.Name) and operand.value.lower() in CONFUSION_MATRIX_NAMES
 
-    def _hyperparameter(self, node: cst.BaseExpression) -> bool:
+    def _hyperparameter(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+        """`self.w` set from `__init__` arguments, or a value this function derives from it without data: moved
+        or cast (`w = self.class_weights.to(x.device)`), or indexed by constants or other hyperparameters
+        (`w = w[self.classes]`). Class-weighted losses divide by `w.sum()`: all-zero weights are invalid input.
+        Indexing by data (`self.w[target]`, `self.w[mask]`) is not followed: an empty selection sums to 0."""
+        node = strip_parens(node)
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(node, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching_binding(node)
+            return binding is not None and binding.value is not None and binding.augmented_op is None and self._hyperparameter(binding.value, depth + 1)
+        if isinstance(node, cst.Subscript):
+            return all(self._fixed_index(element.slice, depth) for element in node.slice) and self._hyperparameter(node.value, depth + 1)
+        if isinstance(node, cst.Call) and method_name(node, self.context) in PASSTHROUGH_METHODS:
+            return self._hyperparameter(node.func.value, depth + 1)  # type: ignore[attr-defined]
         if not m.matches(node, m.Attribute(value=m.Name("self"), attr=m.Name())):
             return False
         fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
         class_node = fn.class_node if fn is not None else None
         return class_node is not None and hyperparameter_attribute(self.context, class_node, node.attr.value)  # type: ignore[attr-defined]
+
+    def _one_hot(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+        """`F.one_hot(...)`, also cast, moved or reshaped, directly or through a local name."""
+        node = strip_parens(node)
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(node, cst.Name) and self.scope is not None:
+            binding = self.scope.reaching_binding(node)
+            return binding is not None and binding.value is not None and binding.augmented_op is None and self._one_hot(binding.value, depth + 1)
+        if not isinstance(node, cst.Call):
+            return False
+        if call_name(node, self.context) in ONE_HOT_FUNCTIONS:
+            return True
+        return method_name(node, self.context) in PASSTHROUGH_METHODS and self._one_hot(node.func.value, depth + 1)  # type: ignore[attr-defined]
+
+    def _fixed_index(self, index: cst.BaseSlice, depth: int) -> bool:
+        """An index that selects the same elements for every batch: literals, slices, hyperparameters."""
+        if isinstance(index, cst.Slice):
+            parts = [index.lower, index.upper, index.step]
+            return all(part is None or number_value(part) is not None for part in parts)
+        value = strip_parens(index.value)  # type: ignore[attr-defined]
+        return number_value(value) is not None or self._hyperparameter(value, depth + 1)
 
     def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
         name = node.value
@@ -695,6 +734,12 @@ class _Classifier:
             kind = "label" if name in labels else "prediction"
             return Denominator(DATA, f"`{name}` is a {kind} value that can be exactly 0 in some element", None, node, elementwise=True, reason=f"is a {kind} that can be 0")
         return _CONST
+
+
+def _axis_given(call: cst.Call, name: str | None) -> bool:
+    """A reduction over some axes only (`x.sum(1)`, `torch.sum(x, dim=0)`), not over the whole tensor."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return any(a.keyword is not None and a.keyword.value in AXIS_KEYWORDS for a in call.args) or len(positional) > (1 if name else 0)
 
 
 def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
