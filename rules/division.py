@@ -638,7 +638,10 @@ class UnguardedDivision(_DivisionRule):
 
     Not findings: divisions by constants, by shapes and lengths (`tf.shape(x)[0]`, `x.shape[0]`, `len(x)`,
     `x.numel()`: zero only for an empty batch, where the framework's own `reduce_mean` is NaN as well), by
-    hyperparameters (`self.temperature`, `warmup_steps`), and any division outside metric/loss/training code.
+    hyperparameters (`self.temperature`, `warmup_steps`), a quotient that is only compared with a threshold
+    (`error / target.abs() > rel_threshold`: `x / 0 = inf` compares as the large ratio it is, `0 / 0 = NaN`
+    compares False, and no gradient flows through a comparison), and any division outside metric/loss/training
+    code.
     Metric/loss/training code is a function named like a metric or loss (`precision`, `dice_coef`, `*_loss`, …),
     taking `(y_true, y_pred)`, a method of a Keras `Metric`/`Loss` subclass, of a torch `*Loss` module or of a
     torchmetrics `Metric`, a function passed to `compile(loss=..., metrics=...)`, or one that computes gradients.
@@ -987,8 +990,26 @@ class UnguardedDivision(_DivisionRule):
         ),
     ]
 
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self._comparisons: list[cst.Comparison] = []
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self._comparisons.append(node)
+
+    def leave_Comparison(self, original_node: cst.Comparison) -> None:
+        self._comparisons.pop()
+
+    def _thresholded(self, node: cst.CSTNode) -> bool:
+        """`ratio > threshold`: the quotient is an operand of the innermost comparison, and nothing else."""
+        if not self._comparisons:
+            return False
+        comparison = self._comparisons[-1]
+        return comparison.left is node or any(target.comparator is node for target in comparison.comparisons)
+
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        self._check(node)
+        if not self._thresholded(node):
+            self._check(node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._check(node)

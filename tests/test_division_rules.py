@@ -434,3 +434,35 @@ def test_one_hot_total_is_a_count_of_rows_but_its_class_sums_are_not(cli, projec
     # absent from the batch.
     write(project, "kd.py", ONE_HOT)
     assert rows(report(cli, project)) == [("EPS101", 10)]
+
+
+# -- corpus3: accuracy's four confusion cells, and a ratio only compared with a threshold (smp, kornia) ---------
+COUNTS_AND_THRESHOLDS = '''\
+import torch
+
+
+def accuracy_score(tp, fp, fn, tn):
+    return (tp + tn) / (tp + fp + fn + tn)
+
+
+def iou_score(tp, fp, fn, tn):
+    return tp / (tp + fp + fn)
+
+
+def disparity_outlier_rate(input, target, abs_threshold=3.0, rel_threshold=0.05):
+    error = (input - target).abs()
+    outlier = ((error > abs_threshold) & (error / target.abs() > rel_threshold)).float()
+    return outlier.mean()
+
+
+def relative_error_metric(input, target):
+    ratio = (input - target).abs() / target.abs()
+    return (ratio > 0.05).float().mean() + ratio.mean()
+'''
+
+
+def test_all_four_confusion_cells_and_a_thresholded_ratio_are_not_reported(cli, project: Path) -> None:
+    # Row 5: tp + fp + fn + tn counts every sample. Row 9: tp + fp + fn is 0 for a class absent from both
+    # prediction and target. Row 14: the ratio only decides a boolean. Row 19: the same ratio is also averaged.
+    write(project, "scores.py", COUNTS_AND_THRESHOLDS)
+    assert rows(report(cli, project)) == [("EPS101", 9), ("EPS101", 19)]

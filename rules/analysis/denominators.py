@@ -36,6 +36,7 @@ from ..tables.division import (
     CLIP_METHODS,
     COND_FUNCTIONS,
     AXIS_KEYWORDS,
+    CONFUSION_CELLS,
     CONFUSION_MATRIX_NAMES,
     COUNT_NAMES,
     MAXIMUM_FUNCTIONS,
@@ -329,6 +330,8 @@ class _Classifier:
             terms = add_terms(node)
             if _complementary_counts([self._local_value(t) for t in terms], self.context):
                 return _GUARDED  # mask.sum() + (~mask).sum(): every element is counted once, > 0 for a non-empty input
+            if _all_confusion_cells(terms):
+                return _CONST  # tp + fp + fn + tn: the number of samples (accuracy's denominator)
             parts = [self.classify(t, depth + 1) for t in terms]
             if any(p.kind != DATA for p in parts):
                 # An epsilon, smooth term or any other non-data term (a positive literal, a hyperparameter) added
@@ -757,6 +760,17 @@ def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
         if id(binding.node) in else_ids:
             out.extend(b for b in earlier if id(b.node) in body_ids)
     return out
+
+
+def _all_confusion_cells(terms: list[cst.BaseExpression]) -> bool:
+    """`tp + fp + fn + tn` (or `self.true_positives + ...`, in any order): all four cells of a confusion matrix."""
+    names = set()
+    for term in terms:
+        term = strip_parens(term)
+        leaf = term.attr.value if isinstance(term, cst.Attribute) else term.value if isinstance(term, cst.Name) else None
+        if leaf is not None:
+            names.add(leaf.lower().lstrip("_"))
+    return any(cells <= names for cells in CONFUSION_CELLS)
 
 
 def _complementary_counts(terms: list[cst.BaseExpression], context: FileContext) -> bool:
