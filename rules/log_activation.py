@@ -56,7 +56,10 @@ class LogOfActivation(Rule):
     ## What it does
     Finds `log(sigmoid(x))`, `log(1 - sigmoid(x))` and `log(softmax(x, axis))` — directly or through one
     local variable — in TensorFlow, Keras (`keras.ops`, `K`), PyTorch, JAX and SciPy, and rewrites them
-    as `log_sigmoid(x)`, `log_sigmoid(-x)` and `log_softmax(x, axis)` in the same framework.
+    as `log_sigmoid(x)`, `log_sigmoid(-x)` and `log_softmax(x, axis)` in the same framework. In loss code it
+    also reports, without a fix, the same logs floored by an epsilon (`log(sigmoid(x) + eps)`,
+    `log(1 - sigmoid(x) + eps)`, `log(p.clamp(min=eps))`): finite, but saturated, with a zero gradient for
+    the most confident mistakes.
 
     ## Why is this bad?
     The sigmoid saturates long before its log does. In float32 `sigmoid(x)` rounds to exactly 1 from
