@@ -466,3 +466,33 @@ def test_all_four_confusion_cells_and_a_thresholded_ratio_are_not_reported(cli, 
     # prediction and target. Row 14: the ratio only decides a boolean. Row 19: the same ratio is also averaged.
     write(project, "scores.py", COUNTS_AND_THRESHOLDS)
     assert rows(report(cli, project)) == [("EPS101", 9), ("EPS101", 19)]
+
+
+# -- corpus3: a conditional expression on an optional argument is no guard (kornia's disparity error) ----------
+OPTIONAL_MASK = '''\
+import torch
+
+
+def _reduce_disparity_error(error, valid_mask, reduction="mean"):
+    if valid_mask is not None:
+        error = torch.where(valid_mask, error, 0)
+    if reduction == "mean":
+        count = error.numel() if valid_mask is None else valid_mask.sum()
+        return error.sum() / count
+    return error.sum()
+
+
+def disparity_loss(pred, target, valid_mask=None):
+    return _reduce_disparity_error((pred - target).abs(), valid_mask)
+
+
+def masked_loss(error, mask):
+    count = mask.sum() if mask.sum() > 0 else 1
+    return error.sum() / count
+'''
+
+
+def test_a_none_test_in_a_conditional_expression_is_not_a_zero_guard(cli, project: Path) -> None:
+    # Row 9: an all-False valid_mask (a frame without ground truth) makes the count 0. Row 19 tests the count.
+    write(project, "disparity.py", OPTIONAL_MASK)
+    assert rows(report(cli, project)) == [("EPS101", 9)]

@@ -307,6 +307,9 @@ class _Classifier:
         if isinstance(node, cst.UnaryOperation):
             return self.classify(node.expression, depth + 1)
         if isinstance(node, cst.IfExp):
+            if _none_test(node.test):
+                # `x.numel() if mask is None else mask.sum()`: a branch on an optional argument, not on the value.
+                return _first_data([self.classify(node.body, depth + 1), self.classify(node.orelse, depth + 1)]) or _CONST
             return _GUARDED  # `d if d > 0 else 1`: a branch on the value is a guard
         if isinstance(node, cst.Call):
             return self._call(node, depth)
@@ -760,6 +763,17 @@ def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
         if id(binding.node) in else_ids:
             out.extend(b for b in earlier if id(b.node) in body_ids)
     return out
+
+
+def _none_test(test: cst.BaseExpression) -> bool:
+    """`x is None`, `x is not None`: the test of an optional argument."""
+    test = strip_parens(test)
+    return (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
+        and m.matches(test.comparisons[0].comparator, m.Name("None"))
+    )
 
 
 def _all_confusion_cells(terms: list[cst.BaseExpression]) -> bool:
