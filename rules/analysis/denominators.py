@@ -682,48 +682,48 @@ class _Classifier:
         operand = strip_parens(operand) if operand is not None else None
         return leaf in ("sum", "reduce_sum") and isinstance(operand, cst.Name) and operand.value.lower() in CONFUSION_MATRIX_NAMES
 
-    def _hyperparameter(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+    def _made_from(self, node: cst.BaseExpression, *, fixed_index: bool = False) -> cst.BaseExpression:
+        """What `node` was made from: the value under local names and moves or casts (`w = x.to(d).float()`),
+        and with `fixed_index` under indexing by constants or hyperparameters (`w = w[self.classes]`)."""
+        for _ in range(_MAX_DEPTH):
+            node = strip_parens(node)
+            if isinstance(node, cst.Name) and self.scope is not None:
+                binding = self.scope.reaching_binding(node)
+                if binding is None or binding.value is None or binding.augmented_op is not None:
+                    return node
+                node = binding.value
+            elif fixed_index and isinstance(node, cst.Subscript) and all(self._fixed_index(element.slice) for element in node.slice):
+                node = node.value
+            elif isinstance(node, cst.Call) and method_name(node, self.context) in PASSTHROUGH_METHODS:
+                node = node.func.value  # type: ignore[attr-defined]
+            else:
+                return node
+        return node
+
+    def _hyperparameter(self, node: cst.BaseExpression) -> bool:
         """`self.w` set from `__init__` arguments, or a value this function derives from it without data: moved
         or cast (`w = self.class_weights.to(x.device)`), or indexed by constants or other hyperparameters
         (`w = w[self.classes]`). Class-weighted losses divide by `w.sum()`: all-zero weights are invalid input.
         Indexing by data (`self.w[target]`, `self.w[mask]`) is not followed: an empty selection sums to 0."""
-        node = strip_parens(node)
-        if depth > _MAX_DEPTH:
-            return False
-        if isinstance(node, cst.Name) and self.scope is not None:
-            binding = self.scope.reaching_binding(node)
-            return binding is not None and binding.value is not None and binding.augmented_op is None and self._hyperparameter(binding.value, depth + 1)
-        if isinstance(node, cst.Subscript):
-            return all(self._fixed_index(element.slice, depth) for element in node.slice) and self._hyperparameter(node.value, depth + 1)
-        if isinstance(node, cst.Call) and method_name(node, self.context) in PASSTHROUGH_METHODS:
-            return self._hyperparameter(node.func.value, depth + 1)  # type: ignore[attr-defined]
+        node = self._made_from(node, fixed_index=True)
         if not m.matches(node, m.Attribute(value=m.Name("self"), attr=m.Name())):
             return False
         fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
         class_node = fn.class_node if fn is not None else None
         return class_node is not None and hyperparameter_attribute(self.context, class_node, node.attr.value)  # type: ignore[attr-defined]
 
-    def _one_hot(self, node: cst.BaseExpression, depth: int = 0) -> bool:
+    def _one_hot(self, node: cst.BaseExpression) -> bool:
         """`F.one_hot(...)`, also cast, moved or reshaped, directly or through a local name."""
-        node = strip_parens(node)
-        if depth > _MAX_DEPTH:
-            return False
-        if isinstance(node, cst.Name) and self.scope is not None:
-            binding = self.scope.reaching_binding(node)
-            return binding is not None and binding.value is not None and binding.augmented_op is None and self._one_hot(binding.value, depth + 1)
-        if not isinstance(node, cst.Call):
-            return False
-        if call_name(node, self.context) in ONE_HOT_FUNCTIONS:
-            return True
-        return method_name(node, self.context) in PASSTHROUGH_METHODS and self._one_hot(node.func.value, depth + 1)  # type: ignore[attr-defined]
+        node = self._made_from(node)
+        return isinstance(node, cst.Call) and call_name(node, self.context) in ONE_HOT_FUNCTIONS
 
-    def _fixed_index(self, index: cst.BaseSlice, depth: int) -> bool:
+    def _fixed_index(self, index: cst.BaseSlice) -> bool:
         """An index that selects the same elements for every batch: literals, slices, hyperparameters."""
         if isinstance(index, cst.Slice):
             parts = [index.lower, index.upper, index.step]
             return all(part is None or number_value(part) is not None for part in parts)
         value = strip_parens(index.value)  # type: ignore[attr-defined]
-        return number_value(value) is not None or self._hyperparameter(value, depth + 1)
+        return number_value(value) is not None or self._hyperparameter(value)
 
     def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
         name = node.value
