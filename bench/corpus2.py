@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -86,46 +87,71 @@ DENSE = (
 )
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """One pinned noise corpus under bench/: what to download, what to keep of each wheel, where it all goes.
+    corpus2 and corpus3 (bench/corpus3.py) differ only in these, so they share the functions below."""
+
+    folder: Path
+    pinned: tuple[str, ...]
+    keep: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+    @property
+    def source(self) -> Path:
+        return self.folder / "src"
+
+    @property
+    def wheels(self) -> Path:
+        return self.folder / "wheels"
+
+    @property
+    def findings(self) -> Path:
+        return self.folder / "findings.json"
+
+
+CORPUS2 = Corpus(CORPUS, PINNED, KEEP)
+
+
 def _package(wheel: Path) -> str:
     return wheel.name.split("-")[0]
 
 
-def _kept(package: str, name: str) -> bool:
+def _kept(package: str, name: str, keep_table: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = KEEP) -> bool:
     if not name.endswith(".py"):
         return False
-    keep, drop = KEEP.get(package, ((), ()))
+    keep, drop = keep_table.get(package, ((), ()))
     if keep and not name.startswith(keep):
         return False
     return not name.startswith(drop) if drop else True
 
 
-def download() -> None:
-    WHEELS.mkdir(parents=True, exist_ok=True)
-    have = {wheel.name.split("-")[0].lower() + "==" + wheel.name.split("-")[1] for wheel in WHEELS.glob("*.whl")}
-    missing = [spec for spec in PINNED if spec.replace("-", "_").lower() not in have]
-    if missing and subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", "-d", str(WHEELS), *missing]).returncode != 0:
+def download(corpus: Corpus = CORPUS2) -> None:
+    corpus.wheels.mkdir(parents=True, exist_ok=True)
+    have = {wheel.name.split("-")[0].lower() + "==" + wheel.name.split("-")[1] for wheel in corpus.wheels.glob("*.whl")}
+    missing = [spec for spec in corpus.pinned if spec.replace("-", "_").lower() not in have]
+    if missing and subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--no-deps", "-d", str(corpus.wheels), *missing]).returncode != 0:
         raise SystemExit(f"pip download failed for {' '.join(missing)}")
 
 
-def unpack() -> None:
-    for wheel in sorted(WHEELS.glob("*.whl")):
-        target = SOURCE / wheel.stem.split("-py")[0].split("-cp")[0]
+def unpack(corpus: Corpus = CORPUS2) -> None:
+    for wheel in sorted(corpus.wheels.glob("*.whl")):
+        target = corpus.source / wheel.stem.split("-py")[0].split("-cp")[0]
         if target.exists():
             continue
         package = _package(wheel)
         with zipfile.ZipFile(wheel) as archive:
             for name in archive.namelist():
-                if _kept(package, name):
+                if _kept(package, name, corpus.keep):
                     archive.extract(name, target)
-    # bench/corpus2/ is gitignored, and lint-eps honours .gitignore: lint it as an ordinary project.
-    (CORPUS / "lint-eps.toml").write_text("# Written by bench/corpus2.py.\nrespect-gitignore = false\n", encoding="utf-8")
+    # The corpus folder is gitignored, and lint-eps honours .gitignore: lint it as an ordinary project.
+    (corpus.folder / "lint-eps.toml").write_text(f"# Written by bench/{corpus.folder.name}.py.\nrespect-gitignore = false\n", encoding="utf-8")
 
 
-def size() -> dict[str, tuple[int, int]]:
+def size(corpus: Corpus = CORPUS2) -> dict[str, tuple[int, int]]:
     out: dict[str, tuple[int, int]] = {}
-    for library in sorted(os.listdir(SOURCE)):
+    for library in sorted(os.listdir(corpus.source)):
         files = lines = 0
-        for folder, _, names in os.walk(SOURCE / library):
+        for folder, _, names in os.walk(corpus.source / library):
             for name in names:
                 if name.endswith(".py"):
                     files += 1
@@ -135,29 +161,30 @@ def size() -> dict[str, tuple[int, int]]:
     return out
 
 
-def lint(target: Path = FINDINGS) -> None:
-    """Write the default rules' findings on the corpus to `target` (bench/corpus2/findings.json)."""
-    if not (CORPUS / "src").is_dir():
-        raise SystemExit(f"{CORPUS / 'src'} does not exist: run `python bench/corpus2.py` first to download the corpus")
+def lint(target: Path | None = None, corpus: Corpus = CORPUS2) -> None:
+    """Write the default rules' findings on the corpus to `target` (default: its findings.json)."""
+    target = target or corpus.findings
+    if not corpus.source.is_dir():
+        raise SystemExit(f"{corpus.source} does not exist: run `python bench/{corpus.folder.name}.py` first to download the corpus")
     with open(target, "wb") as out:
-        code = subprocess.run([PYTHON, "-m", "lint_eps", "--no-cache", "--exit-zero", "--output-format", "json", "src"], cwd=CORPUS, stdout=out).returncode
+        code = subprocess.run([PYTHON, "-m", "lint_eps", "--no-cache", "--exit-zero", "--output-format", "json", "src"], cwd=corpus.folder, stdout=out).returncode
     if code != 0:
         raise SystemExit(f"lint-eps failed with exit code {code}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lint", action="store_true", help="also lint the corpus into bench/corpus2/findings.json")
+def main(corpus: Corpus = CORPUS2, description: str | None = __doc__) -> int:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lint", action="store_true", help=f"also lint the corpus into bench/{corpus.folder.name}/findings.json")
     options = parser.parse_args()
-    download()
-    unpack()
-    sizes = size()
+    download(corpus)
+    unpack(corpus)
+    sizes = size(corpus)
     for library, (files, lines) in sizes.items():
         print(f"{library}: {files} files, {lines} lines")
     print(f"total: {sum(f for f, _ in sizes.values())} files, {sum(n for _, n in sizes.values())} lines")
     if options.lint:
-        lint()
-        print(f"findings written to {FINDINGS.relative_to(BENCH.parent)}")
+        lint(corpus=corpus)
+        print(f"findings written to {corpus.findings.relative_to(BENCH.parent)}")
     return 0
 
 

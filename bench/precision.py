@@ -1,15 +1,16 @@
-"""Precision and recall of lint-eps on the second noise corpus (issue 11), from the hand labels.
+"""Precision and recall of lint-eps on the noise corpora (corpus2, issue 11; corpus3), from the hand labels.
 
     .venv/bin/python bench/corpus2.py --lint           # fresh findings -> bench/corpus2/findings.json
     .venv/bin/python bench/precision.py                # the tables, from that file and bench/labels/
     .venv/bin/python bench/precision.py --run          # lint first (default rules), then the tables
+    .venv/bin/python bench/precision.py --corpus 3     # the same for bench/corpus3 (bench/corpus3.py --lint)
 
 Two hand-made files in bench/labels/ hold the judgement, so that the numbers follow the rules as they change:
 
-- corpus2-findings.tsv: every default finding of a past run, with its verdict (TP/FP), the cause of each false
+- corpusN-findings.tsv: every default finding of a past run, with its verdict (TP/FP), the cause of each false
   alarm (issue 11's list: hyperparameter, implied-guard, repaired-nan, caller-guard, count-by-construction,
   test-code, other) and a one-line reason;
-- corpus2-misses.tsv: the hazards a reviewer found that lint-eps did not report, with the code it should be and
+- corpusN-misses.tsv: the hazards a reviewer found that lint-eps did not report, with the code it should be and
   the cause of the miss (role, false-guard, implicit-mean, eps-placement, state-probability, other:<what>).
 
 A finding of the fresh run is matched to a labelled finding by library, file, line, code (and its column span
@@ -31,11 +32,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-CORPUS = BENCH / "corpus2"
 LABELS = BENCH / "labels"
-FINDINGS_TSV = LABELS / "corpus2-findings.tsv"
-MISSES_TSV = LABELS / "corpus2-misses.tsv"
-FINDINGS_JSON = CORPUS / "findings.json"
+CORPORA = ("2", "3")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where corpus `number`'s sources, fresh findings and hand labels live."""
+
+    number: str
+
+    @property
+    def name(self) -> str:
+        return f"corpus{self.number}"
+
+    @property
+    def corpus(self) -> Path:
+        return BENCH / self.name
+
+    @property
+    def findings_tsv(self) -> Path:
+        return LABELS / f"{self.name}-findings.tsv"
+
+    @property
+    def misses_tsv(self) -> Path:
+        return LABELS / f"{self.name}-misses.tsv"
+
+    @property
+    def findings_json(self) -> Path:
+        return self.corpus / "findings.json"
 
 
 @dataclass(frozen=True)
@@ -65,23 +90,24 @@ class Tally:
         return f"| {name} | {self.findings} | {self.true} | {self.false} | {self.unlabelled} | {self.misses} | {precision} | {recall} |"
 
 
-def library_and_file(filename: str) -> tuple[str, str]:
+def library_and_file(filename: str, corpus: str = "corpus2") -> tuple[str, str]:
     """`.../corpus2/src/<wheel name>-<version>/<path>` -> (library, path). The run may be made from bench/corpus2/
     (`src/...`), from the repository root (`bench/corpus2/src/...`) or with absolute paths."""
     text = Path(filename).as_posix()
-    rest = text.split("corpus2/src/", 1)[1] if "corpus2/src/" in text else text.removeprefix("src/")
+    marker = f"{corpus}/src/"
+    rest = text.split(marker, 1)[1] if marker in text else text.removeprefix("src/")
     parts = rest.split("/")
     return parts[0].rsplit("-", 1)[0], "/".join(parts[1:])
 
 
-def read_findings(path: Path) -> list[Finding]:
+def read_findings(path: Path, corpus: str = "corpus2") -> list[Finding]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"{path}: cannot read lint-eps JSON output ({exc}); run `bench/corpus2.py --lint` first")
+        raise SystemExit(f"{path}: cannot read lint-eps JSON output ({exc}); run `bench/{corpus}.py --lint` first")
     out = []
     for item in data:
-        library, file = library_and_file(item["filename"])
+        library, file = library_and_file(item["filename"], corpus)
         location, end = item["location"], item.get("end_location") or item["location"]
         out.append(Finding(library, file, location["row"], location["column"], end["column"], item["code"]))
     return out
@@ -192,18 +218,23 @@ def causes(title: str, counter: Counter) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--findings", type=Path, default=FINDINGS_JSON, help="lint-eps --output-format json output on bench/corpus2 (run from bench/corpus2/)")
-    parser.add_argument("--run", action="store_true", help="lint the corpus first (bench/corpus2.py --lint), writing --findings")
+    parser.add_argument("--corpus", choices=CORPORA, default="2", help="which noise corpus: bench/corpus2 (default) or bench/corpus3")
+    parser.add_argument("--findings", type=Path, help="lint-eps --output-format json output on the corpus (run from bench/corpusN/); default bench/corpusN/findings.json")
+    parser.add_argument("--run", action="store_true", help="lint the corpus first (bench/corpusN.py --lint), writing --findings")
     options = parser.parse_args()
+    paths = Paths(options.corpus)
+    findings_json = options.findings or paths.findings_json
     if options.run:
         sys.path.insert(0, str(BENCH))
         import corpus2
+        import corpus3
 
-        corpus2.lint(options.findings)
-    findings = read_findings(options.findings)
-    by_rule, by_library, unlabelled = tally(findings, read_tsv(FINDINGS_TSV), read_tsv(MISSES_TSV))
-    if (CORPUS / "src").is_dir():  # libraries with nothing found and nothing missed get a row too
-        for folder in os.listdir(CORPUS / "src"):
+        corpus2.lint(findings_json, {"2": corpus2.CORPUS2, "3": corpus3.CORPUS3}[options.corpus])
+    findings = read_findings(findings_json, paths.name)
+    labels = read_tsv(paths.findings_tsv)
+    by_rule, by_library, unlabelled = tally(findings, labels, read_tsv(paths.misses_tsv))
+    if paths.corpus.joinpath("src").is_dir():  # libraries with nothing found and nothing missed get a row too
+        for folder in os.listdir(paths.corpus / "src"):
             by_library[folder.rsplit("-", 1)[0]]
     fp_causes: Counter = Counter()
     miss_causes: Counter = Counter()
@@ -217,12 +248,12 @@ def main() -> int:
     print("\n".join(causes("cause of the false alarms", fp_causes)))
     print()
     print("\n".join(causes("cause of the misses", miss_causes)))
-    opt_in = Counter(label["code"] for label in read_tsv(FINDINGS_TSV) if label["code"] not in default_codes() and label["verdict"] == "TP")
+    opt_in = Counter(label["code"] for label in labels if label["code"] not in default_codes() and label["verdict"] == "TP")
     if opt_in:
         listed = ", ".join(f"{code} ({count} true)" for code, count in sorted(opt_in.items()))
         print(f"\nNot counted (opt-in rules, labelled while they were on by default): {listed}")
     if unlabelled:
-        print(f"\n{len(unlabelled)} unlabelled findings (add them to {FINDINGS_TSV.relative_to(BENCH.parent)}):")
+        print(f"\n{len(unlabelled)} unlabelled findings (add them to {paths.findings_tsv.relative_to(BENCH.parent)}):")
         for f in unlabelled:
             print(f"  {f.library}\t{f.file}\t{f.line}\t{f.column}\t{f.code}")
     return 0

@@ -638,7 +638,10 @@ class UnguardedDivision(_DivisionRule):
 
     Not findings: divisions by constants, by shapes and lengths (`tf.shape(x)[0]`, `x.shape[0]`, `len(x)`,
     `x.numel()`: zero only for an empty batch, where the framework's own `reduce_mean` is NaN as well), by
-    hyperparameters (`self.temperature`, `warmup_steps`), and any division outside metric/loss/training code.
+    hyperparameters (`self.temperature`, `warmup_steps`), a quotient that is only compared with a threshold
+    (`error / target.abs() > rel_threshold`: `x / 0 = inf` compares as the large ratio it is, `0 / 0 = NaN`
+    compares False, and no gradient flows through a comparison), and any division outside metric/loss/training
+    code.
     Metric/loss/training code is a function named like a metric or loss (`precision`, `dice_coef`, `*_loss`, …),
     taking `(y_true, y_pred)`, a method of a Keras `Metric`/`Loss` subclass, of a torch `*Loss` module or of a
     torchmetrics `Metric`, a function passed to `compile(loss=..., metrics=...)`, or one that computes gradients.
@@ -690,6 +693,9 @@ class UnguardedDivision(_DivisionRule):
         # Keras 3's own dice: epsilon in the denominator.
         "import keras\nfrom keras import ops\n\ndef dice(y_true, y_pred):\n    intersection = ops.sum(y_true * y_pred)\n"
         "    return 1 - ops.divide(2.0 * intersection, ops.sum(y_true) + ops.sum(y_pred) + keras.config.epsilon())\n",
+        # A distribution renormalised by its own sum, in place as out of place (PyG's MemPooling KL target).
+        "import torch\n\ndef kl_loss(S):\n    P = S ** 2\n    P /= P.sum(dim=2, keepdim=True)\n"
+        "    return torch.nn.functional.kl_div(S.log(), P, reduction='batchmean')\n",
         # Smooth term on both sides (the classic Keras dice_coef).
         "from keras import backend as K\n\ndef dice_coef(y_true, y_pred, smooth=1.0):\n    y_true_f = K.flatten(y_true)\n"
         "    y_pred_f = K.flatten(y_pred)\n    intersection = K.sum(y_true_f * y_pred_f)\n"
@@ -984,8 +990,26 @@ class UnguardedDivision(_DivisionRule):
         ),
     ]
 
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self._comparisons: list[cst.Comparison] = []
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self._comparisons.append(node)
+
+    def leave_Comparison(self, original_node: cst.Comparison) -> None:
+        self._comparisons.pop()
+
+    def _thresholded(self, node: cst.CSTNode) -> bool:
+        """`ratio > threshold`: the quotient is an operand of the innermost comparison, and nothing else."""
+        if not self._comparisons:
+            return False
+        comparison = self._comparisons[-1]
+        return comparison.left is node or any(target.comparator is node for target in comparison.comparisons)
+
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        self._check(node)
+        if not self._thresholded(node):
+            self._check(node)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._check(node)
@@ -1109,9 +1133,11 @@ def _odds(division: Division) -> bool:
 
 def _renormalises(division: Division, den: Denominator, context) -> bool:  # type: ignore[no-untyped-def]
     """`x / sum(x, axis, keepdims=True)`: renormalising a distribution by its own sum (Keras's categorical
-    crossentropy does this). Norms are not exempt: a zero feature vector is valid input, use l2_normalize."""
+    crossentropy does this). Norms are not exempt: a zero feature vector is valid input, use l2_normalize.
+    In place too: `p /= p.sum(dim, keepdim=True)` divides the target by its own sum."""
     source = den.source
-    if division.numerator is None or not isinstance(source, cst.Call):
+    numerator = division.node.target if isinstance(division.node, cst.AugAssign) else division.numerator
+    if numerator is None or not isinstance(source, cst.Call):
         return False
     leaf = (call_name(source, context) or method_name(source, context) or "").rsplit(".", 1)[-1]
     if leaf not in ("sum", "reduce_sum", "nansum"):
@@ -1119,7 +1145,7 @@ def _renormalises(division: Division, den: Denominator, context) -> bool:  # typ
     operand = arg(source, 0) if context.callee(source) else getattr(source.func, "value", None)
     if operand is None:
         return False
-    return context.code(strip_parens(operand)) == context.code(strip_parens(division.numerator))
+    return context.code(strip_parens(operand)) == context.code(strip_parens(numerator))
 
 
 def _inside(node: cst.CSTNode, root: cst.CSTNode) -> bool:

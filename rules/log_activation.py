@@ -56,7 +56,10 @@ class LogOfActivation(Rule):
     ## What it does
     Finds `log(sigmoid(x))`, `log(1 - sigmoid(x))` and `log(softmax(x, axis))` — directly or through one
     local variable — in TensorFlow, Keras (`keras.ops`, `K`), PyTorch, JAX and SciPy, and rewrites them
-    as `log_sigmoid(x)`, `log_sigmoid(-x)` and `log_softmax(x, axis)` in the same framework.
+    as `log_sigmoid(x)`, `log_sigmoid(-x)` and `log_softmax(x, axis)` in the same framework. In loss code it
+    also reports, without a fix, the same logs floored by an epsilon (`log(sigmoid(x) + eps)`,
+    `log(1 - sigmoid(x) + eps)`, `log(p.clamp(min=eps))`): finite, but saturated, with a zero gradient for
+    the most confident mistakes.
 
     ## Why is this bad?
     The sigmoid saturates long before its log does. In float32 `sigmoid(x)` rounds to exactly 1 from
@@ -122,6 +125,12 @@ class LogOfActivation(Rule):
             "import torch\n\nclass AsymmetricLossMultiLabel(torch.nn.Module):\n    def __init__(self, eps=1e-8):\n"
             "        super().__init__()\n        self.eps = eps\n\n    def forward(self, x, y):\n        x_sigmoid = torch.sigmoid(x)\n"
             "        xs_pos = x_sigmoid\n        return -(y * torch.log(xs_pos.clamp(min=self.eps))).sum()\n",
+            None,
+        ),
+        # corpus3, the complement floored: PyG's ARGA discriminator loss on the fakes.
+        Invalid(
+            "import torch\n\nEPS = 1e-15\n\nclass ARGA(torch.nn.Module):\n    def discriminator_loss(self, z):\n"
+            "        fake = torch.sigmoid(self.discriminator(z.detach()))\n        return -torch.log(1 - fake + EPS).mean()\n",
             None,
         ),
         Invalid(
@@ -238,19 +247,22 @@ class LogOfActivation(Rule):
         the loss is there to correct. Outside loss code (no gradient) the floored value is a fine choice."""
         inner = floored_operand(operand, self.context)
         activation = self._activation_of(inner) if inner is not None else None
-        if activation is None or activation.complement:
+        if activation is None:
             return
         role = function_role(self.context)
         if role is None or not role.differentiable:
             return
-        what = f"log({activation.kind}(x))"
+        # The complement too: a GAN discriminator's `-log(1 - sigmoid(D(fake)) + EPS)` (PyG's ARGA) saturates
+        # the same way for the fakes it is most sure are real.
+        what = "log(1 - sigmoid(x))" if activation.complement else f"log({activation.kind}(x))"
+        better = "log_sigmoid(-x)" if activation.complement else f"log_{activation.kind}(x)"
         self.report(
             node,
-            f"`{what}` floored by an epsilon: the loss saturates, its gradient is 0; use `log_{activation.kind}(x)`",
+            f"`{what}` floored by an epsilon: the loss saturates, no gradient; use `{better}`",
             details=(
                 f"`{what}` floored by an epsilon in {role.reason}: the loss saturates at -log(eps) and its gradient is 0 "
                 f"for the most confident mistakes, the ones the loss is there to correct; use the exact "
-                f"`log_{activation.kind}(x)`, which needs no epsilon."
+                f"`{better}`, which needs no epsilon."
             ),
         )
 

@@ -395,6 +395,9 @@ class LogOfProbability(Rule):
         # Epsilon inside the log (tf.compat.v1.losses.log_loss).
         "import tensorflow as tf\n\ndef log_loss(labels, predictions, epsilon=1e-7):\n"
         "    return -labels * tf.math.log(predictions + epsilon) - (1 - labels) * tf.math.log(1 - predictions + epsilon)\n",
+        # The selection keeps only the nonzero values, through a named mask (pytorch-metric-learning's NCA loss).
+        "import torch\n\ndef nca_loss(mat, same_labels):\n    exp = torch.sum(torch.softmax(mat, dim=1) * same_labels, dim=1)\n"
+        "    non_zero = exp != 0\n    return -torch.log(exp[non_zero]).mean()\n",
         # A maximum floor guards log(p).
         "import numpy as np\n\ndef nll_metric(y_true, y_pred):\n    return -np.mean(y_true * np.log(np.maximum(y_pred, 1e-15)))\n",
         # xlogy and log1p(p) cannot produce log(0) of a probability.
@@ -526,6 +529,12 @@ class LogOfProbability(Rule):
             "import torch\n\nclass BCELoss(torch.nn.Module):\n    def forward(self, input, target):\n"
             "        return -(target * input.clamp(1e-7, 1 - 1e-7).log() + (1 - target) * (1 - input).clamp(1e-7, 1 - 1e-7).log()).mean()\n",
             count=2,
+        ),
+        # A mask on something else (the labels) leaves the underflowed zeros in.
+        Invalid(
+            "import torch\n\ndef nca_loss(mat, same_labels, labels):\n    exp = torch.sum(torch.softmax(mat, dim=1) * same_labels, dim=1)\n"
+            "    labelled = labels > 0\n    return -torch.log(exp[labelled]).mean()\n",
+            None,
         ),
         # math.log: the finding stands, but there is no clip to spell.
         Invalid(

@@ -99,8 +99,22 @@ class NaiveSoftmax(Rule):
         # A Gaussian kernel: exp of a value <= 0 cannot overflow (keras and torchmetrics image code).
         "from keras import ops\n\ndef gaussian(x, sigma):\n    g = ops.exp(-(x**2) / (2.0 * sigma**2))\n    return g / ops.sum(g)\n",
         "import torch\n\ndef gaussian(d, sigma):\n    g = torch.exp(-torch.pow(d / sigma, 2) / 2)\n    return (g / g.sum()).unsqueeze(dim=0)\n",
+        # A negated scale times a square (MONAI's Parzen window), and a negated square bound to a name first
+        # (MONAI's scale-space Gaussian kernel): both exponents are <= 0.
+        "import torch\n\nclass MutualInformation(torch.nn.Module):\n    def window(self, img):\n"
+        "        weight = torch.exp(-self.preterm.to(img) * (img - self.bin_centers.to(img)) ** 2)\n"
+        "        return weight / torch.sum(weight, dim=-1, keepdim=True)\n",
+        "import torch\n\ndef gaussian_1d(sigma, taps):\n    sigma2 = sigma * sigma\n"
+        "    out = torch.stack(taps) * torch.exp(-sigma2)\n    return out / out.sum()\n",
     ]
     INVALID = [
+        # A negated scale times scores of either sign is no Gaussian: the scores can be large and negative.
+        Invalid(
+            "import torch\n\ndef attention(q, k, scale):\n    scores = -scale * (q @ k.transpose(-2, -1))\n"
+            "    return torch.exp(scores) / torch.exp(scores).sum(dim=-1, keepdim=True)\n",
+            "import torch\n\ndef attention(q, k, scale):\n    scores = -scale * (q @ k.transpose(-2, -1))\n"
+            "    return torch.softmax(scores, dim=-1)\n",
+        ),
         Invalid(
             "import torch\n\ndef attention(q, k, v):\n    scores = q @ k.transpose(-2, -1)\n"
             "    weights = torch.exp(scores) / torch.exp(scores).sum(dim=-1, keepdim=True)\n    return weights @ v\n",

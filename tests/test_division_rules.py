@@ -374,3 +374,125 @@ def test_a_none_check_is_not_a_zero_guard(cli, project: Path) -> None:
     assert rows(found) == [("EPS101", 7)]
     cli(["check", "--select", DIVISION, "--no-cache", "--fix", "--unsafe-fixes", "--exit-zero"], project)
     assert "tf.math.divide_no_nan(tf.reduce_sum(losses * sample_weight), tf.reduce_sum(sample_weight))" in path.read_text()
+
+
+# -- corpus3: class weights moved to the device and indexed by the selected classes (segmentation_models_pytorch) --
+CLASS_WEIGHTED = '''\
+import torch
+from torch import nn
+
+
+class DiceLoss(nn.Module):
+    def __init__(self, classes=None, class_weights=None):
+        super().__init__()
+        self.classes = classes
+        self.class_weights = torch.tensor(class_weights, dtype=torch.float) if class_weights is not None else None
+
+    def forward(self, y_pred, y_true):
+        loss = 1.0 - (2 * (y_pred * y_true).sum(0)) / (y_pred + y_true).sum(0).clamp_min(1e-7)
+        if self.classes is not None:
+            loss = loss[self.classes]
+        if self.class_weights is not None:
+            weights = self.class_weights.to(loss.device)
+            if self.classes is not None:
+                weights = weights[self.classes]
+            return (loss * weights).sum() / weights.sum()
+        return loss.mean()
+
+    def token_weighted(self, logits, target):
+        weights = self.class_weights.to(logits.device)[target[target != -100]]
+        nll = -logits.log_softmax(-1).gather(1, target[:, None])
+        return nll.sum() / weights.sum()
+'''
+
+
+def test_constructor_class_weights_moved_and_indexed_stay_hyperparameters(cli, project: Path) -> None:
+    # forward: the user's class weights, cast and sliced by the configured classes, are no data (row 19);
+    # token_weighted: the same weights gathered by the non-ignored labels can be an empty selection (row 25).
+    write(project, "dice.py", CLASS_WEIGHTED)
+    assert rows(report(cli, project)) == [("EPS101", 25)]
+
+
+# -- corpus3: the total of a torch one-hot tensor is its number of rows (speechbrain's distillation loss) ----------
+ONE_HOT = '''\
+import torch
+import torch.nn.functional as F
+
+
+class ClassificationKDLoss(torch.nn.Module):
+    def forward(self, outputs, targets):
+        targets = F.one_hot(targets.long(), outputs.shape[1]).float()
+        predictions = F.log_softmax(outputs, dim=1)
+        loss = self.criterion(predictions, targets) / targets.sum()
+        per_class = (predictions * targets).sum(0) / targets.sum(0)
+        return loss + per_class.mean()
+'''
+
+
+def test_one_hot_total_is_a_count_of_rows_but_its_class_sums_are_not(cli, project: Path) -> None:
+    # row 9 divides by the whole one-hot sum (one 1 per sample); row 10 by per-class counts, 0 for a class
+    # absent from the batch.
+    write(project, "kd.py", ONE_HOT)
+    assert rows(report(cli, project)) == [("EPS101", 10)]
+
+
+# -- corpus3: accuracy's four confusion cells, and a ratio only compared with a threshold (smp, kornia) ---------
+COUNTS_AND_THRESHOLDS = '''\
+import torch
+
+
+def accuracy_score(tp, fp, fn, tn):
+    return (tp + tn) / (tp + fp + fn + tn)
+
+
+def iou_score(tp, fp, fn, tn):
+    return tp / (tp + fp + fn)
+
+
+def disparity_outlier_rate(input, target, abs_threshold=3.0, rel_threshold=0.05):
+    error = (input - target).abs()
+    outlier = ((error > abs_threshold) & (error / target.abs() > rel_threshold)).float()
+    return outlier.mean()
+
+
+def relative_error_metric(input, target):
+    ratio = (input - target).abs() / target.abs()
+    return (ratio > 0.05).float().mean() + ratio.mean()
+'''
+
+
+def test_all_four_confusion_cells_and_a_thresholded_ratio_are_not_reported(cli, project: Path) -> None:
+    # Row 5: tp + fp + fn + tn counts every sample. Row 9: tp + fp + fn is 0 for a class absent from both
+    # prediction and target. Row 14: the ratio only decides a boolean. Row 19: the same ratio is also averaged.
+    write(project, "scores.py", COUNTS_AND_THRESHOLDS)
+    assert rows(report(cli, project)) == [("EPS101", 9), ("EPS101", 19)]
+
+
+# -- corpus3: a conditional expression on an optional argument is no guard (kornia's disparity error) ----------
+OPTIONAL_MASK = '''\
+import torch
+
+
+def _reduce_disparity_error(error, valid_mask, reduction="mean"):
+    if valid_mask is not None:
+        error = torch.where(valid_mask, error, 0)
+    if reduction == "mean":
+        count = error.numel() if valid_mask is None else valid_mask.sum()
+        return error.sum() / count
+    return error.sum()
+
+
+def disparity_loss(pred, target, valid_mask=None):
+    return _reduce_disparity_error((pred - target).abs(), valid_mask)
+
+
+def masked_loss(error, mask):
+    count = mask.sum() if mask.sum() > 0 else 1
+    return error.sum() / count
+'''
+
+
+def test_a_none_test_in_a_conditional_expression_is_not_a_zero_guard(cli, project: Path) -> None:
+    # Row 9: an all-False valid_mask (a frame without ground truth) makes the count 0. Row 19 tests the count.
+    write(project, "disparity.py", OPTIONAL_MASK)
+    assert rows(report(cli, project)) == [("EPS101", 9)]

@@ -36,9 +36,11 @@ from ..tables.division import (
     CLIP_METHODS,
     COND_FUNCTIONS,
     AXIS_KEYWORDS,
+    CONFUSION_CELLS,
     CONFUSION_MATRIX_NAMES,
     COUNT_NAMES,
     MAXIMUM_FUNCTIONS,
+    ONE_HOT_FUNCTIONS,
     PASSTHROUGH_FUNCTIONS,
     PASSTHROUGH_METHODS,
     POSITIVE_FUNCTIONS,
@@ -305,6 +307,9 @@ class _Classifier:
         if isinstance(node, cst.UnaryOperation):
             return self.classify(node.expression, depth + 1)
         if isinstance(node, cst.IfExp):
+            if _none_test(node.test):
+                # `x.numel() if mask is None else mask.sum()`: a branch on an optional argument, not on the value.
+                return _first_data([self.classify(node.body, depth + 1), self.classify(node.orelse, depth + 1)]) or _CONST
             return _GUARDED  # `d if d > 0 else 1`: a branch on the value is a guard
         if isinstance(node, cst.Call):
             return self._call(node, depth)
@@ -328,6 +333,8 @@ class _Classifier:
             terms = add_terms(node)
             if _complementary_counts([self._local_value(t) for t in terms], self.context):
                 return _GUARDED  # mask.sum() + (~mask).sum(): every element is counted once, > 0 for a non-empty input
+            if _all_confusion_cells(terms):
+                return _CONST  # tp + fp + fn + tn: the number of samples (accuracy's denominator)
             parts = [self.classify(t, depth + 1) for t in terms]
             if any(p.kind != DATA for p in parts):
                 # An epsilon, smooth term or any other non-data term (a positive literal, a hyperparameter) added
@@ -466,6 +473,8 @@ class _Classifier:
                 selected = strip_parens(binding.value) if binding is not None and binding.value is not None else None
                 if isinstance(selected, cst.Subscript) and self._filtered(selected):
                     return _GUARDED  # `x = f[f.sum(1) != 0]` then `norm(x)`: the zero rows were dropped
+            if self._one_hot(bare) and not _axis_given(node, name):
+                return _GUARDED  # `F.one_hot(y, n).float().sum()`: one 1 per row, the number of rows
             if self._confusion_marginal(bare):
                 return _CONST  # the sum of a confusion matrix's row (or column) sums is the number of samples
             inner = self.classify(operand, depth + 1)
@@ -673,12 +682,48 @@ class _Classifier:
         operand = strip_parens(operand) if operand is not None else None
         return leaf in ("sum", "reduce_sum") and isinstance(operand, cst.Name) and operand.value.lower() in CONFUSION_MATRIX_NAMES
 
+    def _made_from(self, node: cst.BaseExpression, *, fixed_index: bool = False) -> cst.BaseExpression:
+        """What `node` was made from: the value under local names and moves or casts (`w = x.to(d).float()`),
+        and with `fixed_index` under indexing by constants or hyperparameters (`w = w[self.classes]`)."""
+        for _ in range(_MAX_DEPTH):
+            node = strip_parens(node)
+            if isinstance(node, cst.Name) and self.scope is not None:
+                binding = self.scope.reaching_binding(node)
+                if binding is None or binding.value is None or binding.augmented_op is not None:
+                    return node
+                node = binding.value
+            elif fixed_index and isinstance(node, cst.Subscript) and all(self._fixed_index(element.slice) for element in node.slice):
+                node = node.value
+            elif isinstance(node, cst.Call) and method_name(node, self.context) in PASSTHROUGH_METHODS:
+                node = node.func.value  # type: ignore[attr-defined]
+            else:
+                return node
+        return node
+
     def _hyperparameter(self, node: cst.BaseExpression) -> bool:
+        """`self.w` set from `__init__` arguments, or a value this function derives from it without data: moved
+        or cast (`w = self.class_weights.to(x.device)`), or indexed by constants or other hyperparameters
+        (`w = w[self.classes]`). Class-weighted losses divide by `w.sum()`: all-zero weights are invalid input.
+        Indexing by data (`self.w[target]`, `self.w[mask]`) is not followed: an empty selection sums to 0."""
+        node = self._made_from(node, fixed_index=True)
         if not m.matches(node, m.Attribute(value=m.Name("self"), attr=m.Name())):
             return False
         fn = self.scope if self.scope is not None and self.scope.class_node is not None else self.context.function
         class_node = fn.class_node if fn is not None else None
         return class_node is not None and hyperparameter_attribute(self.context, class_node, node.attr.value)  # type: ignore[attr-defined]
+
+    def _one_hot(self, node: cst.BaseExpression) -> bool:
+        """`F.one_hot(...)`, also cast, moved or reshaped, directly or through a local name."""
+        node = self._made_from(node)
+        return isinstance(node, cst.Call) and call_name(node, self.context) in ONE_HOT_FUNCTIONS
+
+    def _fixed_index(self, index: cst.BaseSlice) -> bool:
+        """An index that selects the same elements for every batch: literals, slices, hyperparameters."""
+        if isinstance(index, cst.Slice):
+            parts = [index.lower, index.upper, index.step]
+            return all(part is None or number_value(part) is not None for part in parts)
+        value = strip_parens(index.value)  # type: ignore[attr-defined]
+        return number_value(value) is not None or self._hyperparameter(value)
 
     def _parameter(self, node: cst.Name, scope: Scope) -> Denominator:
         name = node.value
@@ -697,6 +742,12 @@ class _Classifier:
         return _CONST
 
 
+def _axis_given(call: cst.Call, name: str | None) -> bool:
+    """A reduction over some axes only (`x.sum(1)`, `torch.sum(x, dim=0)`), not over the whole tensor."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return any(a.keyword is not None and a.keyword.value in AXIS_KEYWORDS for a in call.args) or len(positional) > (1 if name else 0)
+
+
 def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
     """Earlier bindings of the same name in another branch of an `if`/`elif`/`else` that holds `binding`."""
     earlier = [b for b in scope.bindings(binding.name) if b.order < binding.order]
@@ -712,6 +763,28 @@ def _branch_alternatives(binding: Binding, scope: Scope) -> list[Binding]:
         if id(binding.node) in else_ids:
             out.extend(b for b in earlier if id(b.node) in body_ids)
     return out
+
+
+def _none_test(test: cst.BaseExpression) -> bool:
+    """`x is None`, `x is not None`: the test of an optional argument."""
+    test = strip_parens(test)
+    return (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
+        and m.matches(test.comparisons[0].comparator, m.Name("None"))
+    )
+
+
+def _all_confusion_cells(terms: list[cst.BaseExpression]) -> bool:
+    """`tp + fp + fn + tn` (or `self.true_positives + ...`, in any order): all four cells of a confusion matrix."""
+    names = set()
+    for term in terms:
+        term = strip_parens(term)
+        leaf = term.attr.value if isinstance(term, cst.Attribute) else term.value if isinstance(term, cst.Name) else None
+        if leaf is not None:
+            names.add(leaf.lower().lstrip("_"))
+    return any(cells <= names for cells in CONFUSION_CELLS)
 
 
 def _complementary_counts(terms: list[cst.BaseExpression], context: FileContext) -> bool:

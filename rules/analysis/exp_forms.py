@@ -278,6 +278,8 @@ class ExpForms:
             left, right = node.left, node.right
             if self.nonpositive(left, follow=False) and (self._nonnegative(right) or _scale(right)):
                 return True
+            if m.matches(left, m.UnaryOperation(operator=m.Minus())) and self._scale_of(left.expression) and self._nonnegative(right):  # type: ignore[attr-defined]
+                return True  # a Parzen window's `-self.preterm.to(x) * (x - c) ** 2`: a negated scale times a square
             return isinstance(node.operator, cst.Multiply) and self.nonpositive(right, follow=False) and (self._nonnegative(left) or _scale(left))
         if isinstance(node, cst.Call):
             negated = self.method(node, "neg")  # torch: `x.abs().neg()`
@@ -300,10 +302,19 @@ class ExpForms:
                     )
         return False
 
-    def _nonnegative(self, node: cst.BaseExpression) -> bool:
+    def _scale_of(self, node: cst.BaseExpression) -> bool:
+        """A scale (`_scale`), also moved or cast (`self.preterm.to(x)`, `beta.float()`)."""
+        while (moved := self.method(node, _CAST_METHODS)) is not None:
+            node = moved.func.value  # type: ignore[attr-defined]
+        return _scale(node)
+
+    def _nonnegative(self, node: cst.BaseExpression, *, follow: bool = True) -> bool:
         value = number_value(node)
         if value is not None:
             return value >= 0
+        if follow and isinstance(node, cst.Name):  # `sigma2 = sigma * sigma`, then `exp(-sigma2)`
+            value = self.value_of(node)
+            return value is not node and self._nonnegative(value, follow=False)
         if isinstance(node, cst.Call):
             callee = self.context.callee(node) or ""
             if callee in NONNEGATIVE_FUNCTIONS:
@@ -320,7 +331,7 @@ class ExpForms:
             if isinstance(node.operator, cst.Multiply) and squashed(self.context, node.left) == squashed(self.context, node.right):
                 return True
             if isinstance(node.operator, (cst.Multiply, cst.Divide)):
-                return self._nonnegative(node.left) and self._nonnegative(node.right)
+                return self._nonnegative(node.left, follow=follow) and self._nonnegative(node.right, follow=follow)
         return False
 
     def bounded(self, operand: cst.BaseExpression) -> bool:
@@ -365,6 +376,9 @@ class ExpForms:
             if spelled:
                 return spelled
         return None
+
+
+_CAST_METHODS = frozenset({"to", "type", "type_as", "float", "double", "half", "detach"})
 
 
 def _scale(node: cst.BaseExpression) -> bool:

@@ -181,6 +181,8 @@ class ProvenanceAnalysis:
         if isinstance(node, cst.Subscript):
             if any(self._has_comparison(element) for element in node.slice):
                 return Provenance(GUARDED)  # p[p > 0]: masked on the value itself
+            if any(isinstance(e.slice, cst.Index) and isinstance(strip_parens(e.slice.value), cst.Name) and self._compares_operand(e.slice.value, [node.value]) for e in node.slice):
+                return Provenance(GUARDED)  # nonzero = p != 0; p[nonzero]: the same mask through a name
             return self._selected(self.of(node.value, depth + 1))
         if isinstance(node, cst.Attribute):
             return self._state(node, depth)

@@ -186,6 +186,17 @@ COUNT_NAMES: frozenset[str] = frozenset(
 # summed over one axis it is a per-class support (0 for an absent class: data dependent).
 CONFUSION_MATRIX_NAMES: frozenset[str] = frozenset({"cm", "confmat", "conf_mat", "confusion", "confusion_matrix", "contingency", "cmat"})
 AXIS_KEYWORDS: frozenset[str] = frozenset({"axis", "dim", "axes"})
+# The four cells of a binary confusion matrix, in each spelling: every sample falls in exactly one, so their sum
+# is the number of samples (accuracy's denominator), never 0 for a non-empty batch.
+CONFUSION_CELLS: tuple[frozenset[str], ...] = (
+    frozenset({"tp", "fp", "fn", "tn"}),
+    frozenset({"true_positives", "false_positives", "false_negatives", "true_negatives"}),
+    frozenset({"true_pos", "false_pos", "false_neg", "true_neg"}),
+)
+# One-hot encoders whose every row holds exactly one 1: torch's raises on a negative or out-of-range class, so
+# the sum of the whole tensor is its number of rows. (tf.one_hot and jax.nn.one_hot give an all-zero row for an
+# ignored label such as -1, so their sums can be 0: not listed.)
+ONE_HOT_FUNCTIONS: frozenset[str] = frozenset({"torch.nn.functional.one_hot"})
 # Method names whose value is a running count in a class: `self.add_weight(...)` (Keras), `self.add_variable`,
 # `self.add_state("name", ...)` (torchmetrics), `self.register_buffer("name", ...)` (torch).
 STATE_CREATORS_ASSIGNED: frozenset[str] = frozenset({"add_weight", "add_variable"})
