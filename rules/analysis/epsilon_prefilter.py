@@ -145,7 +145,7 @@ def _c1_sites(text: "FileText") -> "list[int] | None":
             return None
         starts = line_starts(text)
         found: set[int] = set()
-        for node in _binary_operations(text, _PLUS):
+        for node in _binary_operations(text, _PLUS_NEXT_TO_NUMBER):
             if isinstance(node.op, ast.Sub):
                 left = node.left
                 if isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add) and (_is_number(left.left) or _is_number(left.right)):
@@ -178,7 +178,9 @@ def _binary_operations(text: "FileText", operator: "re.Pattern[str]") -> "list[a
     return out
 
 
-_PLUS = re.compile(r"\+")
+# C1's addition has a number literal for an operand: the literal is written next to the `+` (possibly signed, or
+# in parentheses of its own). Only the statements holding such a `+` are walked, not every statement that adds.
+_PLUS_NEXT_TO_NUMBER = re.compile(r"[\d.][\s\\]*\+|\(\s*[-+]?\s*[\d.][\w.]*(?:[-+][\d_]+)?\s*\)[\s\\]*\+|\+[\s\\(]*[-+]?\s*[\d.]")
 _PLUS_OR_SLASH = re.compile(r"[+/]")
 
 

@@ -715,9 +715,11 @@ def call_graph(tree: ast.Module, source: str) -> tuple[dict[str, tuple[str, ...]
     begins = [span[0] for span in spans]
     callers: dict[str, list[str]] = {}
     excluded: set[str] = set()
-    for match in _PRIVATE_NAME.finditer(source):
+    # Only the helpers' own names are looked for (an alternation of them): every `_word` of a file is many more.
+    mentions = re.compile(r"(?<![\w.])(" + "|".join(re.escape(name) for name in sorted(private, key=len, reverse=True)) + r")\b(\s*\()?")
+    for match in mentions.finditer(source):
         name = match.group(1)
-        if name not in private or name in excluded:
+        if name in excluded:
             continue
         before = source[max(0, match.start() - 12) : match.start()]
         if re.search(r"\bdef\s+$", before):
@@ -732,7 +734,6 @@ def call_graph(tree: ast.Module, source: str) -> tuple[dict[str, tuple[str, ...]
     return graph, lambdas
 
 
-_PRIVATE_NAME = re.compile(r"(?<![\w.])(_[A-Za-z0-9_]*)\b(\s*\()?")
 _LAMBDA_CALL = re.compile(r"\bLambda\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
 
 
