@@ -301,7 +301,7 @@ def _run_rules(
         diagnostics.extend(_place(module, path, _drop_superseded(reports)))
     # The analyses the rules share (context.shared) hold the context, which holds them: a reference cycle that
     # would keep the file's trees alive until the cyclic garbage collector runs. Emptied, the file's memory is
-    # freed as soon as it is done, and the collector (`lint_eps.gc`) has next to nothing to find.
+    # freed as soon as it is done, and the collector (`lint_eps.collector`) has next to nothing to find.
     context.shared.clear()
     return diagnostics
 

@@ -1,13 +1,12 @@
-"""Where each node of a libcst tree starts and ends: the ranges libcst's `PositionProvider` computes, without
-importing `libcst.metadata`.
+"""Where each node of a libcst tree starts and ends: the ranges libcst's `PositionProvider` computes, from the
+same single code generation of the module, with a cheaper state.
 
-The provider is one code generation of the module with a state that records a node's start before it is
-generated and its end after (or, for the nodes that say so, the span of chosen children: "syntactic" positions
-that leave out surrounding whitespace). Importing `libcst.metadata` to get it also imports every other provider
-(scope analysis, type inference through `subprocess`, ...): 12-17 ms of a single-file run, a tenth of what
-lint-eps adds to the floor of starting Python, importing libcst and parsing. This is that code generation,
-written against the state class the nodes call (`libcst._nodes.internal.CodegenState`); tests/test_positions.py
-checks it against the provider on real files.
+The provider records a node's start before it is generated and its end after (or, for the nodes that say so, the
+span of chosen children: "syntactic" positions that leave out surrounding whitespace). Its state enters a
+generator-based context manager for every syntactic position, and `lint_eps.engine` reached it through the
+provider's private `_gen_impl` and `_computed`. This is that code generation written against the state class the
+nodes call (`libcst._nodes.internal.CodegenState`), with a plain context manager: about twice as fast.
+tests/test_startup.py checks it against the provider on every node of real files.
 
 A range is `(start line, start column, end line, end column)`: lines 1-based, columns 0-based, as libcst's.
 Only files with findings pay for it.

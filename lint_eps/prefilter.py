@@ -322,18 +322,24 @@ def module_names_bound_at(text: FileText, offsets: list[int], key: str) -> froze
         tree = text.tree
         if tree is None or not offsets:
             return frozenset()
-        starts = line_starts(text)
         assignments = module_assignments(text)
         names: set[str] = set()
         for statement in assignments:
-            end = starts[statement.end_lineno] if statement.end_lineno is not None and statement.end_lineno < len(starts) else len(text.source)
-            if within(offsets, starts[statement.lineno - 1], end):
+            if within(offsets, *statement_span(text, statement)):
                 names |= _bound_names(text, statement)
         if names:
             _bound_to(text, assignments, names)
         return frozenset(names)
 
     return text.memo("module_names_bound_at:" + key, compute)
+
+
+def statement_span(text: FileText, statement: ast.stmt) -> tuple[int, int]:
+    """The offsets of the start of a statement's first line and of the line after its last (the end of the text
+    for the last statement)."""
+    starts = line_starts(text)
+    last = statement.end_lineno or statement.lineno
+    return starts[statement.lineno - 1], starts[last] if last < len(starts) else len(text.source)
 
 
 def module_assignments(text: FileText) -> list[ast.stmt]:

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-
 from .discovery import gitignore_spec
 from .rule import Rule
 from .settings import Settings

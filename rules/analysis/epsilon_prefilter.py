@@ -19,7 +19,7 @@ import ast
 import re
 from typing import TYPE_CHECKING
 
-from lint_eps.prefilter import at_module_level, has_word, expressions, holding, identifiers_reaching, line_starts, mentions, module_assignments, module_names_bound_at, positions, statements_covering, within, word_positions
+from lint_eps.prefilter import at_module_level, has_word, expressions, holding, identifiers_reaching, line_starts, mentions, module_assignments, module_names_bound_at, positions, statement_span, statements_covering, within, word_positions
 
 from .library_epsilons import LIBRARY_EPSILON_NAMES
 from ..tables.epsilon import CLIP_FUNCTIONS, CLIP_METHODS, GLOBAL_SETTERS, MAXIMUM_FUNCTIONS, POLICY_SETTERS, SET_EPSILON_FUNCTIONS, SET_FLOATX_FUNCTIONS
@@ -104,37 +104,36 @@ def eps403_needs_function(text: "FileText", function: "FunctionFacts") -> bool:
         # Whether a site is at module level is one answer per file (asking it per function was quadratic).
         return within(found, start, end) or text.memo("eps403.module_level:" + key, lambda: at_module_level(text, found))
 
-    # C2/C3: first the values (rare), then whether the function adds or divides at all.
-    # A float32-tiny value is written in the function, or bound at module level to a name the function writes,
-    # or written elsewhere outside every function (`set_epsilon(1e-40)` at import time, a class body), from where
-    # it may reach any function.
+    def half_precision() -> bool:
+        # Written here or at module level (a `.half()`, a `torch.float16`), or a setter's policy (in a function of
+        # its own, kept above), which reaches layer code anywhere.
+        return here_or_module("half", positions(text, _HALF_PRECISION)) or text.memo(
+            "eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None
+        )
+
+    # C2/C3: first the values (rare), then whether the function adds or divides at all. A float32-tiny value is
+    # written in the function, or bound at module level to a name the function writes, or written elsewhere
+    # outside every function (`set_epsilon(1e-40)` at import time, a class body), from where it may reach any
+    # function; in half precision a value small for it is written here, at module level, or is an `epsilon`.
     tiny = text.memo("eps403.tiny", lambda: sorted(positions(text, _TINY) + _foldable_powers(text)))
     small = (
         within(tiny, start, end)
         or mentions(text, function, *module_names_bound_at(text, tiny, "eps403.tiny"))
         or text.memo("eps403.loose_tiny", lambda: _loose(text, tiny))
         or (
-
-        (
-            here_or_module("half", positions(text, _HALF_PRECISION))
-            # a setter's policy (in a function of its own, kept above) reaches layer code anywhere
-            or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
-        )
-        and (
-            here_or_module("small_for_half", positions(text, _SMALL_FOR_HALF))
-            or here_or_module("epsilon", text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
-        )
+            half_precision()
+            and (
+                here_or_module("small_for_half", positions(text, _SMALL_FOR_HALF))
+                or here_or_module("epsilon", text.memo("eps403.epsilon_words", lambda: word_positions(text, identifiers_reaching(text, "epsilon"))))
+            )
         )
     )
     if small and within(_additions(text), start, end):
         return True
     # D: an epsilon handed to an optimizer, layer or function (analysis/library_epsilons.py) in float16: the call
-    # sits in this function, and the half precision is written here or at module level (a `.half()`, a
-    # `torch.float16`) or set for Keras by a global setter anywhere in the file.
-    return mentions(text, function, *LIBRARY_EPSILON_NAMES) and (
-        here_or_module("half", positions(text, _HALF_PRECISION))
-        or text.memo("eps403.setters_and_half", lambda: bool(word_positions(text, identifiers_reaching(text, *_SETTER_NAMES))) and _HALF_PRECISION.search(text.source) is not None)
-    )
+    # sits in this function, and the half precision is written here or at module level or set for Keras by a
+    # global setter anywhere in the file.
+    return mentions(text, function, *LIBRARY_EPSILON_NAMES) and half_precision()
 
 
 def _c1_sites(text: "FileText") -> "list[int] | None":
@@ -292,9 +291,5 @@ def _loose(text: "FileText", offsets: list[int]) -> bool:
     tree = text.tree
     if tree is None:
         return bool(offsets)
-    starts = line_starts(text)
-    spans = []
-    for statement in [*module_assignments(text), *(s for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]:
-        end = starts[statement.end_lineno] if statement.end_lineno is not None and statement.end_lineno < len(starts) else len(text.source)
-        spans.append((starts[statement.lineno - 1], end))
+    spans = [statement_span(text, s) for s in [*module_assignments(text), *(s for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]]
     return any(holding(text, offset) is None and not any(low <= offset < high for low, high in spans) for offset in offsets)
